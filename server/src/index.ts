@@ -1,0 +1,5 @@
+// Public entry of the server package for integrators embedding it in their own Node process.
+export * from './volume/index.js';
+export { NnsamError } from './util/errors.js';
+export { startOrthanc, type OrthancInstance, type OrthancOptions } from './orthanc/launch.js';
+export { version } from './version.js';

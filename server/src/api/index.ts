@@ -19,3 +19,5 @@ export const Health = z.object({
   version: z.string(),
 });
 export type Health = z.infer<typeof Health>;
+
+export * from './labelmap.js';

@@ -5,12 +5,14 @@ import json
 import sys
 
 from . import __version__
+from .encoders import cli as encoder_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nnsam_trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print the runtime environment (torch version, devices) as JSON")
+    encoder_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "env":
         import torch
@@ -24,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps(info))
         return 0
+    if args.command == "encoder":
+        return encoder_cli.run(args)
     return 2
 
 

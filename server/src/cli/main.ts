@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, isNnsamError } from '../util/errors.js';
 import { version } from '../version.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEncoder } from './commands/encoder.js';
 import { registerOrthanc } from './commands/orthanc.js';
 import { registerPlanned } from './commands/planned.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerOrthanc(program);
   registerDemo(program);
+  registerEncoder(program);
   registerPlanned(program);
   return program;
 }

@@ -18,7 +18,6 @@ export const PLANNED: Planned[] = [
   { name: 'plan', summary: 'fingerprint a training manifest and print the nnSAM plan', issue: 4 },
   { name: 'train', summary: 'train an nnSAM model from a few labelled slices', issue: 4 },
   { name: 'predict', summary: 'segment NIfTI volumes with a trained model', issue: 4 },
-  { name: 'encoder', summary: 'export or inspect SAM image encoders (encoder export)', issue: 4 },
   { name: 'serve', summary: 'start the HTTP API server', issue: 5 },
 ];
 

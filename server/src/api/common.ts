@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** A DICOM UID: digits and dots, at most 64 characters (PS3.5 9.1). */
+export const Uid = z
+  .string()
+  .max(64)
+  .regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID (digits separated by dots)');
+
+/** Our own identifiers (projects, models, jobs...): never path-like, so they are safe in file names. */
+export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+
+/** ISO 8601 timestamp. */
+export const Timestamp = z.string();
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional(),
+    /** For validation errors: where in the request each problem is. */
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+import { Id, Timestamp, Uid } from './common.js';
+
+export const JobKind = z.enum(['train', 'segment']);
+export const JobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
+export type JobState = z.infer<typeof JobState>;
+export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export const JobProgress = z.object({
+  /** Stage name: fetching, preprocessing, embedding, training, exporting, inference, writing, storing... */
+  stage: z.string(),
+  /** Units done / total in this stage (slices, iterations...), when known. */
+  done: z.number().optional(),
+  total: z.number().optional(),
+  message: z.string().optional(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const SegmentResult = z.object({
+  studyInstanceUID: Uid,
+  segSeriesInstanceUID: Uid,
+  segSOPInstanceUID: Uid,
+  stored: z.boolean(),
+  /** Where to fetch the SEG from this server when the request asked for it to be returned. */
+  segUrl: z.string().optional(),
+  segments: z.array(z.object({ number: z.number().int(), label: z.string(), voxels: z.number().int() })),
+});
+export type SegmentResult = z.infer<typeof SegmentResult>;
+
+export const TrainResult = z.object({ modelId: Id });
+
+export const Job = z.object({
+  id: Id,
+  kind: JobKind,
+  state: JobState,
+  projectId: Id.nullable(),
+  modelId: Id.nullable(),
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+  progress: JobProgress.nullable(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+  result: z.union([TrainResult, SegmentResult]).nullable(),
+  /** How many times the job was started (retries after an interruption count). */
+  attempts: z.number().int(),
+});
+export type Job = z.infer<typeof Job>;
+
+/** One training iteration's numbers, as the trainer reports them. */
+export const TrainMetrics = z.object({
+  iteration: z.number().int(),
+  loss: z.number(),
+  lr: z.number().optional(),
+  valDice: z.number().nullable().optional(),
+  seconds: z.number(),
+});
+
+/**
+ * Server-Sent Events of a job (GET /api/jobs/:id/events). Every event has a sequence number (the SSE id),
+ * so a reconnecting client resumes with Last-Event-ID and receives what it missed, in order.
+ */
+export const JobEvent = z.discriminatedUnion('type', [
+  z.object({
+    seq: z.number().int(),
+    time: Timestamp,
+    type: z.literal('state'),
+    state: JobState,
+    error: Job.shape.error.optional(),
+  }),
+  z.object({ seq: z.number().int(), time: Timestamp, type: z.literal('progress'), progress: JobProgress }),
+  z.object({ seq: z.number().int(), time: Timestamp, type: z.literal('metrics'), metrics: TrainMetrics }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const SegmentRequest = z
+  .object({
+    modelId: Id,
+    studyInstanceUID: Uid,
+    seriesInstanceUID: Uid,
+    /** Store the SEG in the PACS with STOW-RS (default) ... */
+    store: z.boolean().default(true),
+    /** ... and/or keep it on the server for GET /api/jobs/:id/seg. */
+    returnSeg: z.boolean().default(false),
+    /** Mirror test-time augmentation (slower, usually slightly better). */
+    tta: z.boolean().default(true),
+  })
+  .strict();
+export type SegmentRequest = z.infer<typeof SegmentRequest>;

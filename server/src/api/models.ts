@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+import { Id, Timestamp } from './common.js';
+import { ClassDef } from './projects.js';
+
+export const EncoderChoice = z.union([
+  z.enum(['auto', 'none', 'mobilesam']),
+  z.string().regex(/^onnx:[A-Za-z0-9_.-]{1,128}$/),
+]);
+
+export const TrainRequest = z
+  .object({
+    /** Wall-clock training budget in minutes. */
+    minutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(5),
+    encoder: EncoderChoice.default('auto'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+  })
+  .strict();
+export type TrainRequest = z.infer<typeof TrainRequest>;
+
+export const Model = z.object({
+  id: Id,
+  projectId: Id.nullable(),
+  name: z.string(),
+  createdAt: Timestamp,
+  /** Encoder the model needs at inference, e.g. "none" or "mobilesam:<sha16>". */
+  encoder: z.string(),
+  classes: z.array(ClassDef),
+  /** Validation metrics recorded by training (e.g. { valDice: 0.82, iterations: 900 }). */
+  metrics: z.record(z.string(), z.unknown()),
+  trainingExamples: z.number().int(),
+  labelledSlices: z.number().int(),
+});
+export type Model = z.infer<typeof Model>;

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+import { Id, Timestamp } from './common.js';
+
+/** A coded concept (e.g. SNOMED CT) for a class; written into DICOM SEG segment descriptions. */
+export const Code = z
+  .object({
+    scheme: z.string().min(1).max(16),
+    value: z.string().min(1).max(64),
+    meaning: z.string().min(1).max(64),
+  })
+  .strict();
+
+export const ClassDef = z
+  .object({
+    /** Label value in label volumes and segment number in SEGs. */
+    value: z.number().int().min(1).max(255),
+    name: z.string().trim().min(1).max(64),
+    color: z
+      .tuple([
+        z.number().int().min(0).max(255),
+        z.number().int().min(0).max(255),
+        z.number().int().min(0).max(255),
+      ])
+      .optional(),
+    category: Code.optional(),
+    type: Code.optional(),
+  })
+  .strict();
+export type ClassDef = z.infer<typeof ClassDef>;
+
+export const ProjectCreate = z
+  .object({
+    name: z.string().trim().min(1).max(128),
+    description: z.string().max(2000).optional(),
+    classes: z
+      .array(ClassDef)
+      .min(1)
+      .max(255)
+      .refine((cs) => new Set(cs.map((c) => c.value)).size === cs.length, 'class values must be unique'),
+  })
+  .strict();
+export type ProjectCreate = z.infer<typeof ProjectCreate>;
+
+export const Project = ProjectCreate.extend({
+  id: Id,
+  createdAt: Timestamp,
+  exampleCount: z.number().int(),
+  latestModelId: Id.nullable(),
+});
+export type Project = z.infer<typeof Project>;

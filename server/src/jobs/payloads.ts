@@ -1,0 +1,42 @@
+/** Job payloads: validated when a job is created and again when a worker (maybe on another machine) runs it. */
+import { z } from 'zod';
+
+import { ClassDef, EncoderChoice, Id, Uid } from '../api/index.js';
+
+export const StoredSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('labelmap'), file: z.string() }),
+  z.object({
+    kind: z.literal('seg'),
+    segSeriesInstanceUID: Uid,
+    segSOPInstanceUID: Uid.optional(),
+    segmentMap: z.record(z.string(), z.number().int()).optional(),
+    labelledSOPInstanceUIDs: z.array(Uid).optional(),
+  }),
+]);
+
+export const TrainJobPayload = z.object({
+  projectId: Id,
+  projectName: z.string(),
+  /** Decided at enqueue time, so a retried job writes the same model. */
+  modelId: Id,
+  classes: z.array(ClassDef).min(1),
+  examples: z
+    .array(z.object({ id: Id, studyInstanceUID: Uid, seriesInstanceUID: Uid, source: StoredSourceSchema }))
+    .min(1),
+  minutes: z.number().positive(),
+  encoder: EncoderChoice,
+  seed: z.number().int().optional(),
+});
+export type TrainJobPayload = z.infer<typeof TrainJobPayload>;
+
+export const SegmentJobPayload = z.object({
+  modelId: Id,
+  studyInstanceUID: Uid,
+  seriesInstanceUID: Uid,
+  store: z.boolean(),
+  returnSeg: z.boolean(),
+  tta: z.boolean(),
+  /** Set when a hook rule created the job. */
+  ruleId: Id.optional(),
+});
+export type SegmentJobPayload = z.infer<typeof SegmentJobPayload>;

@@ -37,23 +37,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     // body-parser errors carry a status and a type
     const e = err as { status?: number; type?: string; message?: string };
     if (e.type === 'entity.too.large') {
-      res
-        .status(413)
-        .json({
-          error: {
-            code: 'payload_too_large',
-            message: 'The request body is larger than the server accepts.',
-            hint: 'Send fewer slices per request, or raise NNSAM_MAX_BODY_BYTES.',
-          },
-        });
+      res.status(413).json({
+        error: {
+          code: 'payload_too_large',
+          message: 'The request body is larger than the server accepts.',
+          hint: 'Send fewer slices per request, or raise NNSAM_MAX_BODY_BYTES.',
+        },
+      });
       return;
     }
     if (e.type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json({
-          error: { code: 'invalid_json', message: `The request body is not valid JSON: ${e.message}` },
-        });
+      res.status(400).json({
+        error: { code: 'invalid_json', message: `The request body is not valid JSON: ${e.message}` },
+      });
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
@@ -61,25 +57,21 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     log.error('unhandled error', { method: req.method, path: req.route?.path, error: err });
-    res
-      .status(500)
-      .json({
-        error: {
-          code: 'internal_error',
-          message: 'The server failed to handle the request; its log has the details.',
-        },
-      });
+    res.status(500).json({
+      error: {
+        code: 'internal_error',
+        message: 'The server failed to handle the request; its log has the details.',
+      },
+    });
   };
 }
 
 export const notFound: RequestHandler = (req, res) => {
-  res
-    .status(404)
-    .json({
-      error: {
-        code: 'not_found',
-        message: `No endpoint ${req.method} ${req.path}.`,
-        hint: 'See /api/openapi.json.',
-      },
-    });
+  res.status(404).json({
+    error: {
+      code: 'not_found',
+      message: `No endpoint ${req.method} ${req.path}.`,
+      hint: 'See /api/openapi.json.',
+    },
+  });
 };

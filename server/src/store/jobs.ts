@@ -90,9 +90,15 @@ export class JobRepo {
   ): StoredJob[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.state) (where.push('state = ?'), args.push(filter.state));
-    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
-    if (filter.projectId) (where.push('project_id = ?'), args.push(filter.projectId));
+    for (const [column, value] of [
+      ['state', filter.state],
+      ['kind', filter.kind],
+      ['project_id', filter.projectId],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(value);
+    }
     const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as JobRow[]).map(toJob);
   }

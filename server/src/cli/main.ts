@@ -9,6 +9,8 @@ import { version } from '../version.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOrthanc } from './commands/orthanc.js';
 import { registerPlanned } from './commands/planned.js';
+import { registerSeg } from './commands/seg.js';
+import { registerVolume } from './commands/volume.js';
 
 export function buildProgram(): Command {
   const program = new Command('nnsam')
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerOrthanc(program);
   registerDemo(program);
+  registerVolume(program);
+  registerSeg(program);
   registerPlanned(program);
   return program;
 }

@@ -24,6 +24,7 @@ import { USER_DEFINED_SCHEME, type CodedConcept } from './codes.js';
 import { writePart10, type Dataset } from './part10.js';
 import { SEG_SOP_CLASS } from './seg-read.js';
 import type { DicomSeries } from './series.js';
+import { reorientToGrid } from './reorient.js';
 import { newUid } from './uids.js';
 
 export interface SegAlgorithm {
@@ -105,7 +106,7 @@ export function writeSeg(
   const warnings: string[] = [];
   const g = series.volume.geometry;
   const [nx, ny, nz] = g.dims;
-  checkGrid(labels, series, options.gridToleranceMm ?? 0.05);
+  labels = onSeriesGrid(labels, series, options.gridToleranceMm ?? 0.05, warnings);
   if (!algorithm?.name || !algorithm.version) {
     throw new NnsamError(
       'invalid_algorithm',
@@ -321,8 +322,11 @@ export function writeSeg(
   };
 }
 
-/** The labels must lie on the series grid (same dims, same voxel positions within `tolMm`). */
-function checkGrid(labels: Volume, series: DicomSeries, tolMm: number): void {
+/**
+ * The labels must lie on the series grid (same voxel positions within `tolMm`). Labels stored with flipped
+ * or permuted axes (same voxel centres) are reoriented without resampling, with a warning.
+ */
+function onSeriesGrid(labels: Volume, series: DicomSeries, tolMm: number, warnings: string[]): Volume {
   const a = labels.geometry;
   const b = series.volume.geometry;
   const uid = series.meta.seriesInstanceUID;
@@ -332,36 +336,42 @@ function checkGrid(labels: Volume, series: DicomSeries, tolMm: number): void {
       `the label volume has ${labels.data.length} voxels but its geometry says ${a.dims.join('x')}`,
     );
   }
-  if (a.dims.some((d, n) => d !== b.dims[n])) {
+  if (sameGrid(a, b, tolMm)) return labels;
+  const reoriented = reorientToGrid(labels, b, tolMm);
+  if (reoriented) {
+    warnings.push(
+      `the labels were stored with other axis directions (${reoriented.change}): reoriented to the series grid without resampling`,
+    );
+    return reoriented.volume;
+  }
+  if ([...a.dims].sort().join() !== [...b.dims].sort().join()) {
     throw new NnsamError(
       'labels_shape_mismatch',
       `the labels are ${a.dims.join('x')} voxels but series ${uid} is ${b.dims.join('x')} (columns x rows x slices)`,
       { hint: 'Labels must be on the grid of the series they segment (as `nnsam volume` writes it).' },
     );
   }
-  if (!sameGrid(a, b, tolMm)) {
-    const corners: [number, number, number][] = [
-      [0, 0, 0],
-      [a.dims[0] - 1, 0, 0],
-      [0, a.dims[1] - 1, 0],
-      [0, 0, a.dims[2] - 1],
-    ];
-    let worst = { at: corners[0]!, d: 0 };
-    for (const c of corners) {
-      const p = voxelToPatient(a, ...c);
-      const q = voxelToPatient(b, ...c);
-      const d = Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
-      if (d > worst.d) worst = { at: c, d };
-    }
-    throw new NnsamError(
-      'labels_grid_mismatch',
-      `the labels are not on the grid of series ${uid}: voxel (${worst.at.join(', ')}) lies ${worst.d.toFixed(2)} mm away ` +
-        'from the same voxel of the series (different origin, spacing or axis directions)',
-      {
-        hint: 'Flipped or resampled labels cannot be written as a SEG of this series; bring them back to its grid.',
-      },
-    );
+  const corners: [number, number, number][] = [
+    [0, 0, 0],
+    [a.dims[0] - 1, 0, 0],
+    [0, a.dims[1] - 1, 0],
+    [0, 0, a.dims[2] - 1],
+  ];
+  let worst = { at: corners[0]!, d: 0 };
+  for (const c of corners) {
+    const p = voxelToPatient(a, ...c);
+    const q = voxelToPatient(b, ...c);
+    const d = Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+    if (d > worst.d) worst = { at: c, d };
   }
+  throw new NnsamError(
+    'labels_grid_mismatch',
+    `the labels are not on the grid of series ${uid}: voxel (${worst.at.join(', ')}) lies ${worst.d.toFixed(2)} mm away ` +
+      'from the same voxel of the series, and no flip or permutation of the axes makes them agree',
+    {
+      hint: 'Resampled, cropped or shifted labels cannot be written as a SEG of this series; bring them back to its grid.',
+    },
+  );
 }
 
 function segmentItem(spec: ClassSpec, segmentNumber: number, algorithm: SegAlgorithm): Dataset {

@@ -143,10 +143,14 @@ export async function loadSeriesFromFiles(
     if (info.isDirectory()) {
       fromFolder = true;
       const entries = await readdir(input, { recursive: true, withFileTypes: true });
-      paths = entries
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
-        .sort();
+      paths = [];
+      for (const e of entries) {
+        const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        // symbolic links count when they point at a file
+        if (e.isFile() || (e.isSymbolicLink() && (await stat(path).catch(() => null))?.isFile()))
+          paths.push(path);
+      }
+      paths.sort();
       if (paths.length === 0) throw new NnsamError('no_images', `${input} holds no files`);
     } else {
       paths = [input];

@@ -67,9 +67,14 @@ interface RawClient {
   searchForStudies(options: object): Promise<unknown>;
   searchForSeries(options: object): Promise<unknown>;
   searchForInstances(options: object): Promise<unknown>;
-  retrieveSeries(options: object): Promise<unknown>;
-  retrieveInstance(options: object): Promise<unknown>;
   storeInstances(options: object): Promise<unknown>;
+  wadoURL: string;
+  _httpGetMultipartApplicationDicom(
+    url: string,
+    mediaTypes: { mediaType: string; transferSyntaxUID: string }[],
+    params: false,
+    request: object,
+  ): Promise<unknown>;
 }
 
 interface XhrLike {
@@ -150,16 +155,8 @@ export class DicomwebClient {
     seriesInstanceUID: string,
     options: { transferSyntax?: RequestedTransferSyntax } = {},
   ): Promise<Uint8Array[]> {
-    const parts = (await this.call(
-      `WADO-RS /studies/${studyInstanceUID}/series/${seriesInstanceUID}`,
-      (request) =>
-        this.client.retrieveSeries({
-          studyInstanceUID,
-          seriesInstanceUID,
-          mediaTypes: [{ mediaType: 'application/dicom', transferSyntaxUID: options.transferSyntax ?? '*' }],
-          request,
-        }),
-    )) as ArrayBuffer[];
+    const path = `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`;
+    const parts = await this.wado(path, options.transferSyntax);
     return parts.map((p) => new Uint8Array(p));
   }
 
@@ -171,18 +168,28 @@ export class DicomwebClient {
     options: { transferSyntax?: RequestedTransferSyntax } = {},
   ): Promise<Uint8Array> {
     const path = `/studies/${studyInstanceUID}/series/${seriesInstanceUID}/instances/${sopInstanceUID}`;
-    const part = (await this.call(`WADO-RS ${path}`, (request) =>
-      this.client.retrieveInstance({
-        studyInstanceUID,
-        seriesInstanceUID,
-        sopInstanceUID,
-        mediaTypes: [{ mediaType: 'application/dicom', transferSyntaxUID: options.transferSyntax ?? '*' }],
-        request,
-      }),
-    )) as ArrayBuffer | undefined;
-    if (!part)
+    const [part] = await this.wado(path, options.transferSyntax);
+    if (!part) {
       throw new NnsamError('dicomweb_not_found', `${this.url}${path} returned no instance`, { status: 404 });
+    }
     return new Uint8Array(part);
+  }
+
+  /**
+   * WADO-RS as multipart/related; type="application/dicom"; transfer-syntax=... . dicomweb-client's own
+   * retrieveSeries/retrieveInstance (0.11) reject every explicit media type ("Media type application/ is
+   * not supported"), so its multipart request helper is called directly.
+   */
+  private async wado(path: string, transferSyntax: RequestedTransferSyntax = '*'): Promise<ArrayBuffer[]> {
+    const mediaTypes = [{ mediaType: 'application/dicom', transferSyntaxUID: transferSyntax }];
+    return (await this.call(`WADO-RS ${path}`, (request) =>
+      this.client._httpGetMultipartApplicationDicom(
+        `${this.client.wadoURL}${path}`,
+        mediaTypes,
+        false,
+        request,
+      ),
+    )) as ArrayBuffer[];
   }
 
   /**

@@ -630,7 +630,7 @@ function describeGroups(groups: Map<string, LoadedObject[]>): string {
     .map(([uid, list]) => {
       const ds = list[0]!.part.dataset;
       const what = [str(ds, 'Modality'), str(ds, 'SeriesDescription')].filter(Boolean).join(' ');
-      return `${uid || '(empty UID)'} (${list.length} images${what ? `, ${what}` : ''})`;
+      return `${uid || '(empty UID)'} (${list.length} image${list.length === 1 ? '' : 's'}${what ? `, ${what}` : ''})`;
     })
     .join('; ');
 }

@@ -114,23 +114,23 @@ export function writeSeg(
     );
   }
 
-  // Which label values occur, and on which slices.
+  // Which label values occur (one pass; label values are whole numbers below 65536).
   const perSlice = nx * ny;
-  const counts = new Map<number, number>();
   const data = labels.data;
+  const histogram = new Float64Array(65536);
   for (let n = 0; n < data.length; n++) {
     const v = data[n]!;
     if (v === 0) continue;
-    counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  for (const v of counts.keys()) {
-    if (!Number.isInteger(v) || v < 0) {
+    if (!(v > 0 && v < 65536 && Number.isInteger(v))) {
       throw new NnsamError(
         'invalid_labels',
-        `the label volume holds the value ${v}; labels must be whole numbers >= 0`,
+        `the label volume holds the value ${v} at voxel ${n}; labels must be whole numbers from 0 to 65535`,
       );
     }
+    histogram[v]!++;
   }
+  const counts = new Map<number, number>();
+  histogram.forEach((c, v) => c && counts.set(v, c));
   const specs: ClassSpec[] =
     classes === undefined || classes === null
       ? defaultClasses([...counts.keys()].sort((a, b) => a - b))
@@ -159,32 +159,34 @@ export function writeSeg(
     );
   }
 
-  // Frames: for each segment (ascending), each slice (ascending) that holds it.
-  const frames: { segment: number; k: number; mask: Uint8Array }[] = [];
-  const written: WrittenSegment[] = [];
-  specs.forEach((spec, n) => {
-    const segmentNumber = n + 1;
-    let frameCount = 0;
-    for (let k = 0; k < nz; k++) {
-      const base = k * perSlice;
-      let mask: Uint8Array | undefined;
-      for (let p = 0; p < perSlice; p++) {
-        if (data[base + p] === spec.labelValue) (mask ??= new Uint8Array(perSlice))[p] = 1;
-      }
-      if (mask) {
-        frames.push({ segment: segmentNumber, k, mask });
-        frameCount++;
-      }
+  // Masks of every (segment, slice) pair in one pass, then frames in (segment, slice) order.
+  const segmentOf = new Int32Array(65536).fill(-1);
+  specs.forEach((spec, n) => (segmentOf[spec.labelValue] = n));
+  const masks: Map<number, Uint8Array>[] = specs.map(() => new Map());
+  for (let k = 0; k < nz; k++) {
+    const base = k * perSlice;
+    const slice: (Uint8Array | undefined)[] = new Array(specs.length);
+    for (let p = 0; p < perSlice; p++) {
+      const v = data[base + p]!;
+      if (v === 0) continue;
+      const n = segmentOf[v]!;
+      (slice[n] ??= new Uint8Array(perSlice))[p] = 1;
     }
-    written.push({
-      segmentNumber,
+    slice.forEach((mask, n) => mask && masks[n]!.set(k, mask));
+  }
+  const frames: { segment: number; k: number; mask: Uint8Array }[] = [];
+  const written: WrittenSegment[] = specs.map((spec, n) => {
+    const slices = [...masks[n]!.keys()].sort((x, y) => x - y);
+    for (const k of slices) frames.push({ segment: n + 1, k, mask: masks[n]!.get(k)! });
+    if (!slices.length)
+      warnings.push(`class ${spec.labelValue} (${spec.name}) has no voxels: its segment has no frames`);
+    return {
+      segmentNumber: n + 1,
       labelValue: spec.labelValue,
       name: spec.name,
       voxelCount: counts.get(spec.labelValue) ?? 0,
-      frameCount,
-    });
-    if (!frameCount)
-      warnings.push(`class ${spec.labelValue} (${spec.name}) has no voxels: its segment has no frames`);
+      frameCount: slices.length,
+    };
   });
   if (frames.length === 0) {
     frames.push({ segment: 1, k: 0, mask: new Uint8Array(perSlice) });
@@ -421,14 +423,29 @@ function perFrameItem(series: DicomSeries, segment: number, k: number): Dataset 
 
 /** Packs 0/1 masks one after another, bit n of the stream = pixel n (LSB first), padded to an even length. */
 export function packFrames(masks: Uint8Array[]): ArrayBuffer {
-  const total = masks.reduce((s, m) => s + m.length, 0);
+  const total = masks.reduce((sum, m) => sum + m.length, 0);
   const bytes = Math.ceil(total / 8);
   const out = new Uint8Array(bytes + (bytes % 2));
   let bit = 0;
   for (const m of masks) {
-    for (let p = 0; p < m.length; p++, bit++) {
-      if (m[p]) out[bit >> 3]! |= 1 << (bit & 7);
+    let p = 0;
+    // whole output bytes while aligned (the common case: rows x columns is a multiple of 8)
+    if ((bit & 7) === 0) {
+      const whole = m.length & ~7;
+      for (let o = bit >> 3; p < whole; p += 8, o++) {
+        out[o] =
+          m[p]! |
+          (m[p + 1]! << 1) |
+          (m[p + 2]! << 2) |
+          (m[p + 3]! << 3) |
+          (m[p + 4]! << 4) |
+          (m[p + 5]! << 5) |
+          (m[p + 6]! << 6) |
+          (m[p + 7]! << 7);
+      }
+      bit += whole;
     }
+    for (; p < m.length; p++, bit++) if (m[p]) out[bit >> 3]! |= 1 << (bit & 7);
   }
   return out.buffer;
 }

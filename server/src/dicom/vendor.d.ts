@@ -29,13 +29,3 @@ declare module 'xhr2' {
   }
   export default XMLHttpRequest;
 }
-
-declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: () => Promise<import('./codecs.js').WasmCodecModule>;
-  export default factory;
-}
-
-declare module '@cornerstonejs/codec-charls/decodewasmjs' {
-  const factory: () => Promise<import('./codecs.js').WasmCodecModule>;
-  export default factory;
-}

@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*"; }
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 # --- 1. Debian packages used by the tests and the demo --------------------------------------------
-APT_PACKAGES=(orthanc orthanc-dicomweb orthanc-gdcm dicom3tools chromium redis-server)
+APT_PACKAGES=(orthanc orthanc-dicomweb dicom3tools chromium redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

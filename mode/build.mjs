@@ -1,0 +1,17 @@
+// Builds the mode twice with esbuild (it has no runtime dependencies):
+//  dist/plugin/nnsam-mode.js  ES module a stock OHIF viewer imports at run time from /plugins/
+//  dist/index.js              the package entry for an OHIF monorepo (pluginConfig.json)
+import { build } from 'esbuild';
+
+const common = {
+  entryPoints: ['src/index.ts'],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+await build({ ...common, outfile: 'dist/plugin/nnsam-mode.js', minify: true });
+await build({ ...common, outfile: 'dist/index.js' });

@@ -3,7 +3,11 @@
 //                                  imports at run time from /plugins/ (see docs/viewer.md)
 //  dist/index.js                   the package entry for an OHIF monorepo (pluginConfig.json): React and
 //                                  react-dom stay external, the host app provides them
+import { rmSync } from 'node:fs';
+
 import { build } from 'esbuild';
+
+rmSync('dist', { recursive: true, force: true }); // no stale files from older builds in the package
 
 const common = {
   entryPoints: ['src/index.tsx'],

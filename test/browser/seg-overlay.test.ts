@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stowInstances } from '../../server/src/demo/stow.js';
 import { sharedDataDir } from '../../server/src/util/paths.js';
 import { compareSnapshots, openStudy, PANEL, runCommand, snapshotViewport } from '../support/ohif.js';
-import { screenshotPath } from '../support/screenshots.js';
+import { saveScreenshot } from '../support/screenshots.js';
 import { readBinarySeg, type BinarySeg } from '../support/seg.js';
 import { startViewerStack, type ViewerStack } from '../support/stack.js';
 
@@ -97,8 +97,8 @@ describe('nnsam.showSeg', () => {
     expect(onScreen.foreground).toBe(frame!.foreground);
 
     // our panel is still the one on screen (the stock mode switches panels when a SEG appears)
-    await page.waitForSelector(PANEL);
-    await page.screenshot({ path: await screenshotPath('overlay.png') });
+    await page.waitForSelector(PANEL, { timeout: 5000 });
+    await saveScreenshot(page, 'overlay.png');
 
     // The overlay is drawn: hiding the segment (per-segment visibility) and showing it again changes a
     // liver-sized patch of the viewport, towards the segment colour. (Before/after the load is no baseline:

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLabelSlice, Health, type LabelmapPayload } from '../../server/src/api/index.js';
 import { version } from '../../server/src/version.js';
 import { openStudy, PANEL, runCommand, shownInstanceNumber } from '../support/ohif.js';
-import { screenshotPath } from '../support/screenshots.js';
+import { saveScreenshot } from '../support/screenshots.js';
 import { startViewerStack, type ViewerStack } from '../support/stack.js';
 
 let stack: ViewerStack;
@@ -51,7 +51,6 @@ describe('nnSAM mode in the stock OHIF viewer', () => {
     await page.click('[data-cy="nnsam-btn"]');
     await page.waitForSelector('[data-cy="nnsam-server-status"][data-state="ok"]');
 
-    await page.locator('.nnsam-host').screenshot({ path: await screenshotPath('panel.png') });
     const pageErrors = stack.browser.errors.filter((e) => !/status of 404/.test(e));
     expect(pageErrors).toEqual([]);
   });
@@ -125,6 +124,7 @@ describe('nnSAM mode in the stock OHIF viewer', () => {
     await expect(page.locator('[data-cy="nnsam-labelled-summary"]').innerText()).resolves.toMatch(
       /^3 labelled slices · 192×192 · Segment 1$/,
     );
+    await saveScreenshot(page, 'panel.png');
   });
 
   it('says what to do when there is nothing painted on the series', async () => {

@@ -26,6 +26,8 @@ const CSS = `
   border-top: 1px solid hsl(var(--border)); }
 .nnsam-swatch { width: 10px; height: 10px; border-radius: 2px; flex: none; }
 .nnsam-todo { font-size: 12px; color: hsl(var(--muted-foreground)); font-style: italic; }
+.nnsam-panel input, .nnsam-panel select { background: hsl(var(--background)); color: hsl(var(--foreground));
+  border: 1px solid hsl(var(--input)); border-radius: 4px; padding: 3px 6px; font-size: 12px; }
 .nnsam-progress { height: 6px; border-radius: 3px; background: hsl(var(--input)); overflow: hidden; margin-top: 6px; }
 .nnsam-progress > div { height: 100%; background: hsl(var(--primary)); transition: width 0.3s; }
 `;

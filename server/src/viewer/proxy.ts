@@ -72,6 +72,17 @@ export function dicomWebProxy(options: DicomWebProxyOptions): RequestHandler {
   const preserveHost = options.preserveHost ?? true;
 
   return (req: Request, res: Response) => {
+    const path = upstreamPath(basePath, req.url);
+    if (!path) {
+      // '..' or encoded separators could step out of the DICOMweb root into the PACS's admin API
+      res.status(400).json({
+        error: {
+          code: 'bad_dicomweb_path',
+          message: `The path ${req.originalUrl} leaves the DICOMweb root.`,
+        },
+      });
+      return;
+    }
     const headers = forwardHeaders(req.headers);
     headers.host = preserveHost && req.headers.host ? req.headers.host : upstream.host;
     headers['x-forwarded-host'] = req.headers.host ?? '';
@@ -86,7 +97,7 @@ export function dicomWebProxy(options: DicomWebProxyOptions): RequestHandler {
         hostname: upstream.hostname,
         port: upstream.port || undefined,
         method: req.method,
-        path: basePath + req.url,
+        path,
         headers,
       },
       (upstreamRes: IncomingMessage) => {
@@ -118,6 +129,19 @@ export function dicomWebProxy(options: DicomWebProxyOptions): RequestHandler {
     });
     req.pipe(upstreamReq);
   };
+}
+
+/**
+ * The upstream request path for a request path below the mount point, or undefined when it would not
+ * stay below the upstream's DICOMweb root (dot segments, also percent-encoded, and encoded slashes or
+ * backslashes, which some servers decode before routing).
+ */
+export function upstreamPath(basePath: string, url: string): string | undefined {
+  if (/%2f|%5c|\\/i.test(url)) return undefined;
+  const target = new URL(basePath + url, 'http://upstream');
+  if (target.pathname !== basePath && !target.pathname.startsWith(`${basePath}/`)) return undefined;
+  if (target.pathname.split('/').some((segment) => segment === '..' || segment === '.')) return undefined;
+  return target.pathname + target.search;
 }
 
 function forwardHeaders(input: IncomingHttpHeaders): Record<string, string | string[]> {

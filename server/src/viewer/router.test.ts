@@ -1,5 +1,5 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +10,7 @@ import { makePhantom } from '../demo/phantom.js';
 import { stowInstances } from '../demo/stow.js';
 import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
 import { freePort } from '../util/net.js';
-import { dicomWebProxy, parseUpstream } from './proxy.js';
+import { dicomWebProxy, parseUpstream, upstreamPath } from './proxy.js';
 import { viewerRouter } from './router.js';
 
 // A stand-in OHIF dist (the router only needs index.html and static files) and two plugin bundles; the
@@ -119,6 +119,40 @@ describe('viewerRouter', () => {
     const body = Buffer.from(await frame.arrayBuffer());
     const pixels = Buffer.from(phantom.image.data.buffer, 0, 64 * 64 * 2);
     expect(body.indexOf(pixels)).toBeGreaterThan(0);
+  });
+
+  it('streams request bodies too: STOW-RS through the proxy stores instances', async () => {
+    const other = makePhantom({ slices: 2, size: 64, seed: 7 });
+    await stowInstances(
+      `${base}/dicom-web`,
+      other.instances.map((i) => i.bytes),
+    );
+    const found = await fetch(`${orthanc.dicomWebUrl}/studies/${other.studyInstanceUID}/instances`, {
+      headers: { Accept: 'application/dicom+json' },
+    });
+    expect(((await found.json()) as unknown[]).length).toBe(2);
+  });
+
+  it("never lets a path step out of the DICOMweb root into the PACS's other APIs", async () => {
+    expect(upstreamPath('/dicom-web', '/studies?x=1')).toBe('/dicom-web/studies?x=1');
+    expect(upstreamPath('', '/studies')).toBe('/studies');
+    expect(upstreamPath('/dicom-web', '/./studies')).toBe('/dicom-web/studies'); // harmless, normalised
+    for (const bad of ['/../system', '/%2e%2e/system', '/studies/..%2F..%2Fsystem', '/a\\..\\b']) {
+      expect(upstreamPath('/dicom-web', bad), bad).toBeUndefined();
+    }
+    // sent raw (fetch would normalise the dots away before sending)
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(base);
+      request({ host: url.hostname, port: url.port, path: '/dicom-web/../system' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toContain('bad_dicomweb_path');
   });
 
   it('answers 502 with what to check when the DICOMweb server is down', async () => {

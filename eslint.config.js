@@ -1,5 +1,6 @@
 // One lint configuration for every TypeScript package of the monorepo.
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -19,5 +20,11 @@ export default tseslint.config(
   {
     files: ['extension/**/*.{ts,tsx}', 'mode/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // React components (the viewer panel): the rules of hooks are bugs, not style
+    files: ['**/*.tsx'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: reactHooks.configs.recommended.rules,
   },
 );

@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*"; }
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 # --- 1. Debian packages used by the tests and the demo --------------------------------------------
-APT_PACKAGES=(orthanc orthanc-dicomweb orthanc-gdcm dicom3tools chromium redis-server)
+APT_PACKAGES=(orthanc orthanc-dicomweb dicom3tools chromium redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -61,7 +61,38 @@ if [[ ! -e "$py_stamp" ]]; then
   touch "$py_stamp"
 fi
 
-# --- 4. TypeScript build ------------------------------------------------------------------------------
+# --- 4. The stock OHIF viewer (prebuilt dist/ of @ohif/app, pinned) ------------------------------------
+# Not an npm dependency: the package declares Node >= 24 and unpacks to 213 MB. `npm pack` fetches the
+# tarball through npm's own cache; we check it against the integrity pinned here before unpacking it.
+# NNSAM_OHIF_DIST=/path/to/dist skips this step (the server then serves that folder instead).
+OHIF_VERSION=3.13.2
+OHIF_INTEGRITY='sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA=='
+OHIF_DIR="$ROOT/.cache/ohif-app-$OHIF_VERSION"
+ohif_stamp="$OHIF_DIR/.nnsam-setup-$(printf '%s' "$OHIF_INTEGRITY" | sha256sum | cut -c1-16)"
+if [[ -z "${NNSAM_OHIF_DIST:-}" && ! -e "$ohif_stamp" ]]; then
+  log "fetching the OHIF viewer @ohif/app@$OHIF_VERSION (prebuilt dist/, ~50 MB)"
+  mkdir -p "$ROOT/.cache"
+  work="$(mktemp -d "$ROOT/.cache/ohif-download.XXXXXX")"  # same file system: the final mv is a rename
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack "@ohif/app@$OHIF_VERSION" --silent >/dev/null) || {
+    log "npm pack @ohif/app@$OHIF_VERSION failed: is the npm registry reachable? (or set NNSAM_OHIF_DIST)"
+    exit 1
+  }
+  tarball="$work/ohif-app-$OHIF_VERSION.tgz"
+  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  if [[ "$actual" != "$OHIF_INTEGRITY" ]]; then
+    log "integrity mismatch for @ohif/app@$OHIF_VERSION: got $actual, expected $OHIF_INTEGRITY"
+    exit 1
+  fi
+  tar -xzf "$tarball" -C "$work" package/dist
+  rm -rf "$OHIF_DIR"
+  mkdir "$work/out" && mv "$work/package/dist" "$work/out/dist" && mv "$work/out" "$OHIF_DIR"
+  touch "$ohif_stamp"
+  rm -rf "$work"
+  trap - EXIT
+fi
+
+# --- 5. TypeScript build ------------------------------------------------------------------------------
 log "building TypeScript packages"
 npm run build --silent >/dev/null
 log "ready"

@@ -3,3 +3,6 @@ export * from './volume/index.js';
 export { NnsamError } from './util/errors.js';
 export { startOrthanc, type OrthancInstance, type OrthancOptions } from './orthanc/launch.js';
 export { version } from './version.js';
+export * from './dicom/index.js';
+export * from './viewer/index.js';
+export * from './demo/index.js';

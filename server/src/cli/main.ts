@@ -10,6 +10,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerEncoder } from './commands/encoder.js';
 import { registerOrthanc } from './commands/orthanc.js';
 import { registerPlanned } from './commands/planned.js';
+import { registerSeg } from './commands/seg.js';
+import { registerVolume } from './commands/volume.js';
 
 export function buildProgram(): Command {
   const program = new Command('nnsam')
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerOrthanc(program);
   registerDemo(program);
   registerEncoder(program);
+  registerVolume(program);
+  registerSeg(program);
   registerPlanned(program);
   return program;
 }

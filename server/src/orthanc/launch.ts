@@ -13,7 +13,9 @@ import { NnsamError } from '../util/errors.js';
 import { freePort, waitFor } from '../util/net.js';
 
 const PLUGIN_DIR = process.env.NNSAM_ORTHANC_PLUGINS ?? '/usr/share/orthanc/plugins';
-const PLUGINS = ['libOrthancDicomWeb.so', 'libOrthancGdcm.so'];
+// No GDCM plugin: Orthanc 1.10.1 with Debian's orthanc-gdcm 1.5 segfaults while transcoding in WADO-RS
+// (docs/dicom.md). Orthanc's built-in DCMTK transcoder covers what we ask it for.
+const PLUGINS = ['libOrthancDicomWeb.so'];
 
 export interface OrthancOptions {
   /** Folder for config, database and log. A fresh temporary folder when omitted (removed on stop). */

@@ -1,0 +1,22 @@
+/**
+ * Every name the extension registers with OHIF. The mode refers to the same strings (mode/src/ids.ts,
+ * checked against this file by mode/src/ids.test.ts).
+ */
+export const EXTENSION_ID = '@nnsam/ohif-extension';
+
+/** The side panel: OHIF addresses it as `<extensionId>.panelModule.<name>`. */
+export const PANEL_NAME = 'nnsam';
+export const PANEL_ID = `${EXTENSION_ID}.panelModule.${PANEL_NAME}`;
+
+/** `data-cy` of the panel's root element (OHIF's own test hook convention). */
+export const PANEL_TEST_ID = 'nnsam-panel';
+
+export const COMMANDS = {
+  /** Reads the labelmap painted on the active series; resolves to a LabelmapPayload. */
+  collectLabelmap: 'nnsam.collectLabelmap',
+  /** Re-queries the study and shows a SEG series as an overlay on the series it references. */
+  showSeg: 'nnsam.showSeg',
+} as const;
+
+/** The commands module's context (OHIF creates it on registration). */
+export const COMMANDS_CONTEXT = 'NNSAM';

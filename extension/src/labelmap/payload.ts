@@ -1,0 +1,107 @@
+/**
+ * Turns painted slices into the LabelmapPayload the server takes: keeps only slices with at least one
+ * labelled pixel, checks that every slice has the series' size and 0..255 labels, RLE-encodes each with
+ * the contract's encoder and names the label values that occur. Pure: no OHIF, testable in Node.
+ */
+import { encodeLabelSlice, LabelmapPayload } from '@nnsam/server/api';
+
+import { ViewerError } from '../errors.js';
+
+export interface PaintedSlice {
+  sopInstanceUID: string;
+  /** 1-based, only for frames of a multi-frame instance */
+  frameNumber?: number;
+  rows: number;
+  columns: number;
+  /** rows x columns label values, row-major */
+  labels: ArrayLike<number>;
+}
+
+export interface PayloadInput {
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  slices: PaintedSlice[];
+  /** names of the label values (segment index -> label), e.g. from OHIF's segmentation */
+  segmentNames?: Record<number, string>;
+}
+
+export function hasLabels(labels: ArrayLike<number>): boolean {
+  for (let n = 0; n < labels.length; n++) if (labels[n] !== 0) return true;
+  return false;
+}
+
+export function buildLabelmapPayload(input: PayloadInput): LabelmapPayload {
+  const labelled = input.slices.filter((s) => hasLabels(s.labels));
+  if (!labelled.length) {
+    throw new ViewerError('no_labels', `No slice of series ${input.seriesInstanceUID} carries labels.`, {
+      hint: 'Paint at least one slice with the Labelmap segmentation tools (brush), then try again.',
+    });
+  }
+  const { rows, columns } = labelled[0]!;
+  const seen = new Set<string>();
+  const values = new Set<number>();
+  const slices = labelled.map((s) => {
+    const where = s.frameNumber ? `${s.sopInstanceUID} frame ${s.frameNumber}` : s.sopInstanceUID;
+    if (s.rows !== rows || s.columns !== columns) {
+      throw new ViewerError(
+        'mixed_slice_sizes',
+        `Slice ${where} is ${s.columns}x${s.rows} but the other labelled slices are ${columns}x${rows}.`,
+        { hint: 'Label slices of one series only.' },
+      );
+    }
+    if (s.labels.length !== rows * columns) {
+      throw new ViewerError(
+        'bad_labelmap',
+        `The labelmap of slice ${where} has ${s.labels.length} values, expected ${rows}x${columns}.`,
+      );
+    }
+    const key = `${s.sopInstanceUID}#${s.frameNumber ?? 0}`;
+    if (seen.has(key)) throw new ViewerError('bad_labelmap', `Slice ${where} appears twice in the labelmap.`);
+    seen.add(key);
+    for (let n = 0; n < s.labels.length; n++) {
+      const v = s.labels[n]!;
+      if (v !== 0) values.add(v);
+    }
+    for (const v of values) {
+      if (!Number.isInteger(v) || v < 0 || v > 255) {
+        throw new ViewerError(
+          'bad_labelmap',
+          `Slice ${where} holds label value ${v}; values must be 1..255.`,
+          {
+            hint: 'Use at most 255 segments.',
+          },
+        );
+      }
+    }
+    return {
+      sopInstanceUID: s.sopInstanceUID,
+      ...(s.frameNumber ? { frameNumber: s.frameNumber } : {}),
+      labels: encodeLabelSlice(s.labels),
+    };
+  });
+  const segments = [...values]
+    .sort((a, b) => a - b)
+    .map((labelValue) => ({
+      labelValue,
+      label: (input.segmentNames?.[labelValue]?.trim() || `Segment ${labelValue}`).slice(0, 64),
+    }));
+  const parsed = LabelmapPayload.safeParse({
+    encoding: 'rle-u8-v1',
+    studyInstanceUID: input.studyInstanceUID,
+    seriesInstanceUID: input.seriesInstanceUID,
+    rows,
+    columns,
+    slices,
+    segments,
+  });
+  if (!parsed.success) {
+    throw new ViewerError(
+      'bad_labelmap',
+      `The labelmap cannot be sent: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      {
+        hint: 'Labels are limited to 4096 slices of at most 8192x8192 pixels and 255 segments.',
+      },
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,140 @@
+/**
+ * The demo stack behind `npm start`: a private Orthanc on loopback (or an existing DICOMweb server), the
+ * synthetic phantom study stored in it, and one Express app that serves the OHIF viewer with the nnSAM
+ * extension and mode and proxies DICOMweb. Tests start the same stack (test/support/stack.ts).
+ */
+import type { Server } from 'node:http';
+
+import express, { type Express } from 'express';
+
+import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
+import { NnsamError } from '../util/errors.js';
+import type { RuntimePlugin } from '../viewer/app-config.js';
+import { nnsamPlugins, ohifDistDir } from '../viewer/paths.js';
+import { parseUpstream } from '../viewer/proxy.js';
+import { viewerRouter } from '../viewer/router.js';
+import { makePhantom, type Phantom, type PhantomOptions } from './phantom.js';
+import { stowInstances } from './stow.js';
+
+/** The mode's route: the study opens at /<route>?StudyInstanceUIDs=<uid> */
+export const NNSAM_ROUTE = 'nnsam';
+
+export interface DemoOptions {
+  host?: string;
+  /** 0 picks a free port */
+  port?: number;
+  /** folder for Orthanc's database (default: a temporary folder, removed on stop) */
+  dir?: string;
+  /** use this DICOMweb server instead of starting Orthanc */
+  dicomWeb?: string;
+  /** headers for every DICOMweb request to it (e.g. { authorization: 'Basic ...' }) */
+  dicomWebHeaders?: Record<string, string>;
+  /** store the phantom study (default: yes with our own Orthanc, no with an existing server) */
+  upload?: boolean;
+  phantom?: PhantomOptions;
+  /** where the viewer finds the nnSAM API (default '/api' on the same origin) */
+  apiBaseUrl?: string;
+  /** mounts routes before the viewer (the HTTP API mounts at /api here) */
+  mount?: (app: Express) => void | Promise<void>;
+  ohifDist?: string;
+  plugins?: RuntimePlugin[];
+  /** extra app-config.js keys */
+  appConfigOverrides?: Record<string, unknown>;
+}
+
+export interface Demo {
+  /** e.g. http://127.0.0.1:8900 */
+  viewerUrl: string;
+  /** the phantom study in the nnSAM mode, when it was stored */
+  studyUrl: string | undefined;
+  /** DICOMweb root the viewer's proxy forwards to */
+  dicomWebUpstream: string;
+  orthanc: OrthancInstance | undefined;
+  phantom: Phantom | undefined;
+  app: Express;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const host = options.host ?? '127.0.0.1';
+  const ohifDist = options.ohifDist ?? ohifDistDir();
+  const plugins = options.plugins ?? nnsamPlugins();
+  if (options.dicomWeb) parseUpstream(options.dicomWeb);
+
+  const orthanc = options.dicomWeb ? undefined : await startOrthanc({ dir: options.dir });
+  const stops: Array<() => Promise<void>> = [];
+  if (orthanc) stops.push(() => orthanc.stop());
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const dicomWebUpstream = options.dicomWeb ?? orthanc!.dicomWebUrl;
+    let phantom: Phantom | undefined;
+    if (options.upload ?? !options.dicomWeb) {
+      phantom = makePhantom(options.phantom);
+      await stowInstances(
+        dicomWebUpstream,
+        phantom.instances.map((i) => i.bytes),
+        { headers: options.dicomWebHeaders },
+      );
+    }
+
+    const app = express();
+    app.disable('x-powered-by');
+    await options.mount?.(app);
+    // TODO(issue 5): mount the nnSAM HTTP API here (app.use('/api', ...)) once it lands.
+    app.use(
+      viewerRouter({
+        ohifDist,
+        plugins,
+        dicomWebUpstream,
+        apiBaseUrl: options.apiBaseUrl ?? '/api',
+        proxy: { headers: options.dicomWebHeaders },
+        appConfigOverrides: options.appConfigOverrides,
+      }),
+    );
+    const server = await listen(app, host, options.port ?? 0);
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    const viewerUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return {
+      viewerUrl,
+      studyUrl: phantom
+        ? `${viewerUrl}/${NNSAM_ROUTE}?StudyInstanceUIDs=${phantom.studyInstanceUID}`
+        : undefined,
+      dicomWebUpstream,
+      orthanc,
+      phantom,
+      app,
+      server,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+function listen(app: Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new NnsamError('port_in_use', `Port ${port} on ${host} is already in use.`, {
+              hint: 'Stop the other program, or choose another port with --port N (or NNSAM_PORT).',
+            })
+          : err,
+      );
+    });
+  });
+}

@@ -47,14 +47,20 @@ export const Job = z.object({
 });
 export type Job = z.infer<typeof Job>;
 
-/** One training iteration's numbers, as the trainer reports them. */
+/** Training numbers as the trainer reports them: an iteration (loss, lr) or a validation (valDice). */
 export const TrainMetrics = z.object({
   iteration: z.number().int(),
-  loss: z.number(),
+  loss: z.number().nullable().optional(),
   lr: z.number().optional(),
+  /** Mean Dice over classes on the held-out labelled slices (validation events only). */
   valDice: z.number().nullable().optional(),
-  seconds: z.number(),
+  /** Seconds since training started. */
+  seconds: z.number().optional(),
+  itPerSec: z.number().optional(),
+  /** Share of the budget used, 0..1. */
+  fraction: z.number().optional(),
 });
+export type TrainMetrics = z.infer<typeof TrainMetrics>;
 
 /**
  * Server-Sent Events of a job (GET /api/jobs/:id/events). Every event has a sequence number (the SSE id),

@@ -5,7 +5,7 @@ import { ClassDef } from './projects.js';
 
 export const EncoderChoice = z.union([
   z.enum(['auto', 'none', 'mobilesam']),
-  z.string().regex(/^onnx:[A-Za-z0-9_.-]{1,128}$/),
+  z.string().regex(/^onnx:[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.onnx$/, 'onnx:<file name>.onnx of an encoder in the data directory\'s encoders folder'),
 ]);
 
 export const TrainRequest = z

@@ -6,7 +6,8 @@ import { Id, Timestamp } from './common.js';
 export const Code = z
   .object({
     scheme: z.string().min(1).max(16),
-    value: z.string().min(1).max(64),
+    /** DICOM CodeValue (SH: at most 16 characters). */
+    value: z.string().min(1).max(16),
     meaning: z.string().min(1).max(64),
   })
   .strict();

@@ -11,6 +11,7 @@ import { registerEncoder } from './commands/encoder.js';
 import { registerOrthanc } from './commands/orthanc.js';
 import { registerPlanned } from './commands/planned.js';
 import { registerSeg } from './commands/seg.js';
+import { registerServe, registerToken, registerWorker } from './commands/serve.js';
 import { registerVolume } from './commands/volume.js';
 
 export function buildProgram(): Command {
@@ -24,6 +25,9 @@ export function buildProgram(): Command {
   registerEncoder(program);
   registerVolume(program);
   registerSeg(program);
+  registerServe(program);
+  registerWorker(program);
+  registerToken(program);
   registerPlanned(program);
   return program;
 }

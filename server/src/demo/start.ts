@@ -4,10 +4,16 @@
  * extension and mode and proxies DICOMweb. Tests start the same stack (test/support/stack.ts).
  */
 import type { Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import express, { type Express } from 'express';
 
+import { startApi, type ApiRuntime } from '../api-server.js';
+import { loadConfig } from '../config.js';
 import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
+import { log } from '../util/logger.js';
 import { NnsamError } from '../util/errors.js';
 import type { RuntimePlugin } from '../viewer/app-config.js';
 import { nnsamPlugins, ohifDistDir } from '../viewer/paths.js';
@@ -34,8 +40,13 @@ export interface DemoOptions {
   phantom?: PhantomOptions;
   /** where the viewer finds the nnSAM API (default '/api' on the same origin) */
   apiBaseUrl?: string;
-  /** mounts routes before the viewer (the HTTP API mounts at /api here) */
+  /** mounts routes before the viewer and the API */
   mount?: (app: Express) => void | Promise<void>;
+  /**
+   * The nnSAM API at /api (local mode: no authentication, loopback only). `dataDir` holds its database and
+   * models (default: a temporary folder removed on stop); false serves the viewer alone.
+   */
+  api?: { dataDir?: string; env?: NodeJS.ProcessEnv } | false;
   ohifDist?: string;
   plugins?: RuntimePlugin[];
   /** extra app-config.js keys */
@@ -51,6 +62,8 @@ export interface Demo {
   dicomWebUpstream: string;
   orthanc: OrthancInstance | undefined;
   phantom: Phantom | undefined;
+  /** The API's store, queue and services (undefined with api: false). */
+  api: ApiRuntime | undefined;
   app: Express;
   server: Server;
   stop(): Promise<void>;
@@ -83,7 +96,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const app = express();
     app.disable('x-powered-by');
     await options.mount?.(app);
-    // TODO(issue 5): mount the nnSAM HTTP API here (app.use('/api', ...)) once it lands.
+    let api: ApiRuntime | undefined;
+    if (options.api !== false) {
+      let dataDir = options.api?.dataDir;
+      if (!dataDir) {
+        const tmp = await mkdtemp(join(tmpdir(), 'nnsam-demo-'));
+        stops.push(() => rm(tmp, { recursive: true, force: true }));
+        dataDir = tmp;
+      }
+      const config = loadConfig(
+        { auth: 'none', host, data: dataDir, dicomweb: dicomWebUpstream },
+        { ...process.env, ...options.api?.env },
+      );
+      if (options.dicomWebHeaders?.authorization) config.dicomweb.authorization = options.dicomWebHeaders.authorization;
+      api = await startApi(config, log);
+      stops.push(() => api!.close());
+      api.mount(app);
+    }
     app.use(
       viewerRouter({
         ohifDist,
@@ -113,6 +142,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       dicomWebUpstream,
       orthanc,
       phantom,
+      api,
       app,
       server,
       stop: stopAll,

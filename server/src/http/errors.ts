@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 
-import { isNnsamError } from '../util/errors.js';
+import { fromSystemError, isNnsamError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 
 /** Validation failures become 400 with every problem and where it is; nothing here answers with a stack. */
@@ -16,7 +16,8 @@ export function zodToBody(e: ZodError, where: string) {
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+  return (thrown, req, res, _next) => {
+    const err = fromSystemError(thrown);
     if (res.headersSent) {
       res.end();
       return;

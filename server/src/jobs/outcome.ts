@@ -1,4 +1,4 @@
-import { isNnsamError } from '../util/errors.js';
+import { fromSystemError, isNnsamError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Store } from '../store/index.js';
 import type { JobOutcome } from './types.js';

@@ -31,6 +31,8 @@ export type TrainJobPayload = z.infer<typeof TrainJobPayload>;
 
 export const SegmentJobPayload = z.object({
   modelId: Id,
+  /** Copied from the model record at enqueue time: workers on other machines have no database. */
+  model: z.object({ name: z.string(), encoder: z.string(), classes: z.array(ClassDef).min(1) }),
   studyInstanceUID: Uid,
   seriesInstanceUID: Uid,
   store: z.boolean(),

@@ -7,9 +7,9 @@
 import { Queue, QueueEvents, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import type { Job, JobProgress } from '../api/index.js';
+import type { Job, JobProgress, TrainMetrics } from '../api/index.js';
 import type { Store } from '../store/index.js';
-import { isNnsamError } from '../util/errors.js';
+import { fromSystemError, isNnsamError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { recordFailure, recordSuccess, type Ending } from './outcome.js';
 import type { JobHandlers, JobOutcome, JobQueue } from './types.js';
@@ -27,7 +27,7 @@ interface WireJob {
 type WireProgress =
   | { type: 'running' }
   | { type: 'progress'; progress: JobProgress }
-  | { type: 'metrics'; metrics: Parameters<import('./types.js').JobContext['metrics']>[0] };
+  | { type: 'metrics'; metrics: TrainMetrics };
 
 /** How a job ended, as the BullMQ return value (workers never throw, so errors keep their code and hint). */
 type WireResult =
@@ -206,7 +206,8 @@ export class RedisWorkers {
       });
       await sent;
       return { status: 'succeeded', outcome };
-    } catch (e) {
+    } catch (thrown) {
+      const e = fromSystemError(thrown);
       const ending: Ending = controller.signal.aborted
         ? this.stopping
           ? 'interrupted'

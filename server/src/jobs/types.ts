@@ -1,7 +1,5 @@
-import type { Job, JobProgress, Model } from '../api/index.js';
+import type { Job, JobProgress, Model, TrainMetrics } from '../api/index.js';
 import type { Logger } from '../util/logger.js';
-
-type TrainMetrics = Extract<import('../api/index.js').JobEvent, { type: 'metrics' }>['metrics'];
 
 /** What a running job can report; the queue turns it into stored state and SSE events. */
 export interface JobContext {

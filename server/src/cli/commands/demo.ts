@@ -12,10 +12,12 @@ import type { Command } from 'commander';
 import { makePhantom } from '../../demo/phantom.js';
 import { startDemo, type Demo } from '../../demo/start.js';
 import { NnsamError } from '../../util/errors.js';
+import { repoRoot } from '../../util/paths.js';
 import { writeNifti } from '../../volume/nifti.js';
 
 interface DemoFlags {
   check?: boolean;
+  data?: string;
   dir?: string;
   host: string;
   port: string;
@@ -30,6 +32,7 @@ export function registerDemo(program: Command): void {
     .description('start Orthanc, the server and the viewer with a demo study, all on loopback')
     .option('--check', 'start everything, verify it answers, stop and exit (used by the tests)')
     .option('--dir <path>', 'folder for the demo Orthanc database (default: a temporary one)')
+    .option('--data <path>', 'data folder of the nnSAM API: database, models (default: .data/demo in the repository)')
     .option('--host <address>', 'address the viewer listens on', process.env.NNSAM_HOST ?? '127.0.0.1')
     .option('--port <n>', 'port the viewer listens on (0: any free port)', process.env.NNSAM_PORT ?? '8900')
     .option(
@@ -62,10 +65,12 @@ export function registerDemo(program: Command): void {
         dicomWeb,
         dicomWebHeaders: authorization ? { authorization } : undefined,
         upload: dicomWeb ? Boolean(opts.upload) : true,
+        // npm start keeps trained models between runs; --check leaves nothing behind
+        api: { dataDir: opts.check ? undefined : resolve(opts.data ?? join(repoRoot, '.data', 'demo')) },
       });
       if (demo.orthanc) console.log(`Orthanc (DICOMweb):  ${demo.orthanc.dicomWebUrl}`);
       else console.log(`DICOMweb server:     ${demo.dicomWebUpstream}`);
-      console.log('nnSAM API server:    not built yet (issue 5)');
+      console.log(`nnSAM API server:    ${demo.viewerUrl}/api (data: ${demo.api?.ctx.config.dataDir})`);
       console.log(`OHIF viewer:         ${demo.viewerUrl}/`);
       if (demo.studyUrl) console.log(`Demo study:          ${demo.studyUrl}`);
 
@@ -99,6 +104,8 @@ async function checkDemo(demo: Demo): Promise<void> {
   ).text();
   if (!page.includes('app-config.js'))
     throw new NnsamError('demo_check_failed', 'The viewer page is not OHIF.');
+  const health = (await (await get('/api/health', 'application/json')).json()) as { status?: string };
+  if (health.status !== 'ok') throw new NnsamError('demo_check_failed', 'The nnSAM API does not report ok.');
   const config = await (await get('/app-config.js')).text();
   const plugins = [...config.matchAll(/"(\/plugins\/[^"]+\.js)"/g)].map((m) => m[1]!);
   if (plugins.length !== 2) {

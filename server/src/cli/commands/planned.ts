@@ -16,7 +16,6 @@ export const PLANNED: Planned[] = [
   { name: 'plan', summary: 'fingerprint a training manifest and print the nnSAM plan', issue: 4 },
   { name: 'train', summary: 'train an nnSAM model from a few labelled slices', issue: 4 },
   { name: 'predict', summary: 'segment NIfTI volumes with a trained model', issue: 4 },
-  { name: 'serve', summary: 'start the HTTP API server', issue: 5 },
 ];
 
 export function registerPlanned(program: Command): void {

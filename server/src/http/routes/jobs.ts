@@ -26,7 +26,7 @@ export function jobRoutes(ctx: AppContext): RouteSpec[] {
       status: 202,
       createsJob: true,
       handler: async ({ body, authorization }) => {
-        store.models.get(body.modelId);
+        const model = store.models.get(body.modelId);
         if (!body.store && !body.returnSeg) {
           throw new NnsamError(
             'nothing_to_do',
@@ -36,7 +36,8 @@ export function jobRoutes(ctx: AppContext): RouteSpec[] {
             },
           );
         }
-        const job = store.jobs.create('segment', SegmentJobPayload.parse(body), { modelId: body.modelId });
+        const payload = SegmentJobPayload.parse({ ...body, model: { name: model.name, encoder: model.encoder, classes: model.classes } });
+        const job = store.jobs.create('segment', payload, { modelId: body.modelId });
         if (ctx.config.dicomweb.forwardViewerToken && authorization)
           ctx.forwardedTokens.set(job.id, authorization);
         await ctx.queue.enqueue(job.id);

@@ -80,12 +80,14 @@ export function ruleRoutes(ctx: AppContext): RouteSpec[] {
               continue;
             const modelId =
               rule.modelId ?? (rule.projectId ? store.models.latestOfProject(rule.projectId)?.id : undefined);
-            if (!modelId || !store.models.find(modelId)) {
+            const model = modelId ? store.models.find(modelId) : undefined;
+            if (!modelId || !model) {
               ctx.log.warn('hook rule has no model to run', { ruleId: rule.id });
               continue;
             }
             const payload = SegmentJobPayload.parse({
               modelId,
+              model: { name: model.name, encoder: model.encoder, classes: model.classes },
               studyInstanceUID: body.studyInstanceUID,
               seriesInstanceUID: s.seriesInstanceUID,
               store: true,

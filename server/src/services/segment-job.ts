@@ -1,0 +1,67 @@
+/**
+ * The segment job: series from the PACS -> engine.predictVolume -> DICOM SEG on the series grid -> STOW-RS
+ * back to the PACS (and/or kept for download).
+ */
+import { rename, writeFile } from 'node:fs/promises';
+
+import type { SegmentResult } from '../api/index.js';
+import { loadSeriesFromDicomweb, writeSeg } from '../dicom/index.js';
+import { predictVolume } from '../engine/index.js';
+import { SegmentJobPayload } from '../jobs/payloads.js';
+import type { JobContext, JobOutcome } from '../jobs/types.js';
+import { version } from '../version.js';
+import { classesJson } from './classes.js';
+import type { ServiceEnv } from './env.js';
+import { engineProgress } from './progress.js';
+
+export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobContext): Promise<JobOutcome> {
+  const payload = SegmentJobPayload.parse(raw);
+  const record = { id: payload.modelId, ...payload.model };
+  const model = await env.model(payload.modelId);
+  const client = env.pacs(ctx.jobId);
+  ctx.progress({ stage: 'fetching', message: 'loading the series' });
+  const series = await loadSeriesFromDicomweb(client, payload.studyInstanceUID, payload.seriesInstanceUID, {
+    logger: ctx.log,
+  });
+  ctx.signal.throwIfAborted();
+  const labels = await predictVolume(model, series.volume, {
+    tta: payload.tta,
+    onProgress: engineProgress(ctx),
+    signal: ctx.signal,
+  });
+  ctx.signal.throwIfAborted();
+  ctx.progress({ stage: 'writing', message: 'writing the DICOM SEG' });
+  const seg = writeSeg(
+    labels,
+    series,
+    classesJson(record.classes),
+    {
+      name: 'nnSAM',
+      version: `${version} model ${record.id}`,
+      parameters: `encoder ${record.encoder}; test-time augmentation ${payload.tta ? 'on' : 'off'}`,
+    },
+    { seriesDescription: `nnSAM ${record.name}`.slice(0, 64), logger: ctx.log },
+  );
+  const voxels = new Map<number, number>();
+  for (const v of labels.data) if (v) voxels.set(v, (voxels.get(v) ?? 0) + 1);
+  const result: SegmentResult = {
+    studyInstanceUID: seg.studyInstanceUID,
+    segSeriesInstanceUID: seg.seriesInstanceUID,
+    segSOPInstanceUID: seg.sopInstanceUID,
+    stored: false,
+    segments: record.classes.map((c) => ({ number: c.value, label: c.name, voxels: voxels.get(c.value) ?? 0 })),
+  };
+  if (payload.returnSeg) {
+    const file = env.resultFile(ctx.jobId);
+    await writeFile(`${file}.tmp`, seg.bytes);
+    await rename(`${file}.tmp`, file);
+    result.segUrl = `/api/jobs/${ctx.jobId}/seg`;
+  }
+  if (payload.store) {
+    ctx.signal.throwIfAborted();
+    ctx.progress({ stage: 'storing', message: 'storing the SEG in the PACS (STOW-RS)' });
+    await client.storeInstances([seg.bytes], { studyInstanceUID: seg.studyInstanceUID });
+    result.stored = true;
+  }
+  return { result };
+}

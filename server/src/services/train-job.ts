@@ -1,0 +1,81 @@
+/**
+ * The train job: every example's series and labels from the PACS -> engine.trainModel -> a model folder in
+ * the data directory. Runs in the API server's process or on a Redis worker; it writes no database rows.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { loadSeriesFromDicomweb } from '../dicom/index.js';
+import { trainModel, type TrainingCase } from '../engine/index.js';
+import { TrainJobPayload } from '../jobs/payloads.js';
+import type { JobContext, JobOutcome } from '../jobs/types.js';
+import { NnsamError } from '../util/errors.js';
+import { classNames } from './classes.js';
+import { labelsOf } from './examples.js';
+import type { ServiceEnv } from './env.js';
+import { engineProgress } from './progress.js';
+
+export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext): Promise<JobOutcome> {
+  const payload = TrainJobPayload.parse(raw);
+  const client = env.pacs(ctx.jobId);
+  const cases: TrainingCase[] = [];
+  let modality: string | undefined;
+  for (const [n, ex] of payload.examples.entries()) {
+    ctx.signal.throwIfAborted();
+    ctx.progress({ stage: 'fetching', done: n, total: payload.examples.length, message: 'loading training series' });
+    const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, { logger: ctx.log });
+    const { labels, labelledSlices } = await labelsOf(ex.source, series, payload.classes, client, ex.studyInstanceUID);
+    if (modality && modality !== series.meta.modality) {
+      throw new NnsamError(
+        'mixed_modalities',
+        `The training examples mix ${modality} and ${series.meta.modality} series; one model learns one modality.`,
+        { hint: 'Remove the examples of the other modality, or put them in another project.' },
+      );
+    }
+    modality = series.meta.modality;
+    cases.push({ image: series.volume, labels, labelledSlices, name: `example ${n + 1}` });
+  }
+  ctx.progress({ stage: 'fetching', done: payload.examples.length, total: payload.examples.length });
+
+  const outDir = env.modelDir(payload.modelId);
+  // a retried job may find the folder of an attempt that finished just before the server stopped
+  if (existsSync(outDir)) await rm(outDir, { recursive: true, force: true });
+  const trained = await trainModel({
+    cases,
+    classes: classNames(payload.classes),
+    outDir,
+    encoder: env.encoderSpec(payload.encoder),
+    minutes: payload.minutes,
+    ...(payload.seed !== undefined ? { seed: payload.seed } : {}),
+    ...(modality ? { modality } : {}),
+    device: env.config.engine.device,
+    ...(env.config.engine.threads ? { threads: env.config.engine.threads } : {}),
+    cacheDir: join(env.dataDir, 'cache', 'embeddings'),
+    onProgress: engineProgress(ctx),
+    signal: ctx.signal,
+  });
+  const t = trained.training;
+  return {
+    result: { modelId: payload.modelId },
+    model: {
+      id: payload.modelId,
+      projectId: payload.projectId,
+      name: `${payload.projectName} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+      encoder: trained.encoder.id,
+      classes: payload.classes,
+      metrics: {
+        bestValDice: t.bestValDice,
+        iterations: t.iterations,
+        itPerSec: t.itPerSec,
+        seconds: t.seconds,
+        stopReason: t.stopReason,
+        device: t.device,
+        trainSlices: t.trainSlices,
+        valSlices: t.valSlices,
+      },
+      trainingExamples: cases.length,
+      labelledSlices: cases.reduce((n, c) => n + c.labelledSlices.length, 0),
+    },
+  };
+}

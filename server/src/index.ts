@@ -3,3 +3,4 @@ export * from './volume/index.js';
 export { NnsamError } from './util/errors.js';
 export { startOrthanc, type OrthancInstance, type OrthancOptions } from './orthanc/launch.js';
 export { version } from './version.js';
+export * from './engine/index.js';

@@ -8,7 +8,10 @@ import { errorMessage, isNnsamError } from '../util/errors.js';
 import { version } from '../version.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOrthanc } from './commands/orthanc.js';
+import { registerPlan } from './commands/plan.js';
 import { registerPlanned } from './commands/planned.js';
+import { registerPredict } from './commands/predict.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command('nnsam')
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerOrthanc(program);
   registerDemo(program);
+  registerPlan(program);
+  registerTrain(program);
+  registerPredict(program);
   registerPlanned(program);
   return program;
 }

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--val-every", type=int, default=50, help="validate every N iterations")
     t.add_argument("--patience", type=float, default=0.25, help="early stop after this budget fraction without"
                    " a better validation Dice")
+    t.add_argument("--optimizer", choices=["SGD-nesterov", "AdamW"], default=None, help="override the plan's optimizer")
+    t.add_argument("--lr", type=float, default=None, help="override the plan's initial learning rate")
     args = parser.parse_args(argv)
 
     if args.command == "env":
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(TrainOptions(data=args.data, out=args.out, minutes=args.minutes, max_iterations=args.max_iterations,
                            seed=args.seed, device=args.device, threads=args.threads, val_every=args.val_every,
-                           patience=args.patience), progress)
+                           patience=args.patience, optimizer=args.optimizer, lr=args.lr), progress)
         return 0
     except Cancelled:
         return 3

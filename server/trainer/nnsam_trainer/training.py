@@ -44,6 +44,8 @@ class TrainOptions:
     device: str = "auto"
     threads: int | None = None
     val_every: int = 50
+    optimizer: str | None = None  # overrides plan.training.optimizer (experiments)
+    lr: float | None = None  # overrides plan.training.initialLr (experiments)
     patience: float = 0.25
     checkpoint_every_s: float = 300.0
 
@@ -135,9 +137,16 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
 
     net = build_network(plan, ds.num_classes).to(device)
     loss_fn = build_loss(len(ds_strides), ds.ignore_value)
-    lr0 = float(tplan.get("initialLr", 1e-2))
-    optimizer = torch.optim.SGD(net.parameters(), lr0, weight_decay=float(tplan.get("weightDecay", 3e-5)),
-                                momentum=float(tplan.get("momentum", 0.99)), nesterov=True)
+    lr0 = float(opts.lr or tplan.get("initialLr", 1e-2))
+    opt_name = opts.optimizer or tplan.get("optimizer", "SGD-nesterov")
+    wd = float(tplan.get("weightDecay", 3e-5))
+    if opt_name == "AdamW":
+        optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd)
+    elif opt_name == "SGD-nesterov":
+        optimizer = torch.optim.SGD(net.parameters(), lr0, weight_decay=wd,
+                                    momentum=float(tplan.get("momentum", 0.99)), nesterov=True)
+    else:
+        raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
     scheduler = PolyLRScheduler(optimizer, lr0, SCHEDULE_STEPS)
     scaler = torch.amp.GradScaler("cuda") if amp else None
     sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
@@ -152,7 +161,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     progress.emit("start", device=device.type, threads=threads, amp=amp, trainSlices=len(ds.train),
                   valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
                   seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
-                  embeddingChannels=ds.embedding_channels)
+                  embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0)
 
     ckpt_dir = os.path.join(opts.out, "checkpoints")
     os.makedirs(ckpt_dir, exist_ok=True)
@@ -220,7 +229,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             progress.emit("validation", iteration=it, dice=dice, dicePerClass=per_class, best=best["dice"],
                           bestIteration=best["iteration"], seconds=round(time.perf_counter() - start, 3))
             done = fraction_done()
-            if 0.5 <= done < 1.0 and done - best["fraction"] >= opts.patience:
+            if 0.5 <= done < 1.0 and best["dice"] > 0 and done - best["fraction"] >= opts.patience:
                 stop_reason = "early_stop"
                 break
         if time.perf_counter() - last_ckpt > opts.checkpoint_every_s:

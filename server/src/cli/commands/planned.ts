@@ -15,9 +15,6 @@ interface Planned {
 export const PLANNED: Planned[] = [
   { name: 'volume', summary: 'convert a DICOM series to a NIfTI image volume', issue: 3 },
   { name: 'seg', summary: 'write or read DICOM SEG objects (seg write | seg read)', issue: 3 },
-  { name: 'plan', summary: 'fingerprint a training manifest and print the nnSAM plan', issue: 4 },
-  { name: 'train', summary: 'train an nnSAM model from a few labelled slices', issue: 4 },
-  { name: 'predict', summary: 'segment NIfTI volumes with a trained model', issue: 4 },
   { name: 'encoder', summary: 'export or inspect SAM image encoders (encoder export)', issue: 4 },
   { name: 'serve', summary: 'start the HTTP API server', issue: 5 },
 ];

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { NnsamError } from '../util/errors.js';
-import { locateEncoder } from './encoders/registry.js';
+import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
 import { createSession, type ort } from './onnx.js';
 import { EncoderRefSchema, PlanSchema, type Plan } from './planning/plan.js';
 
@@ -115,6 +115,7 @@ export interface LoadModelOptions {
 /** A model ready for inference; sessions open lazily and are released by close(). */
 export class LoadedModel {
   private network: Promise<ort.InferenceSession> | null = null;
+  private encoder: Promise<ort.InferenceSession> | null = null;
 
   constructor(
     readonly dir: string,
@@ -133,9 +134,18 @@ export class LoadedModel {
     return this.network;
   }
 
+  /** The SAM encoder's session (null for models without one). */
+  async encoderSession(): Promise<ort.InferenceSession | null> {
+    if (!this.encoderPath) return null;
+    this.encoder ??= validateEncoderOnnx(this.encoderPath, this.threads);
+    return this.encoder;
+  }
+
   async close(): Promise<void> {
-    if (this.network) await (await this.network).release();
+    const sessions = [this.network, this.encoder];
     this.network = null;
+    this.encoder = null;
+    for (const s of sessions) if (s) await (await s).release();
   }
 }
 

@@ -1,7 +1,10 @@
-"""The training loop: nnU-Net's recipe (SGD Nesterov, poly learning rate, Dice+CE with deep supervision,
-nnU-Net augmentation) adapted to a few labelled slices and a wall-clock budget.
+"""The training loop: nnU-Net's recipe (poly learning rate, Dice+CE with deep supervision, nnU-Net
+augmentation, gradient clipping at 12) adapted to a few labelled slices and a wall-clock budget.
 
 Adaptations, and why:
+- AdamW (lr 1e-3) by default instead of SGD Nesterov (lr 1e-2, momentum 0.99): with budgets of a few hundred
+  iterations SGD had not left the all-background solution after 200 iterations on 8 ACDC slices (Dice 0.00)
+  where AdamW reached 0.34. The plan can still ask for "SGD-nesterov".
 - The budget is time (`--minutes`) and/or iterations (`--max-iterations`) instead of 1000 epochs: the poly
   schedule runs on the fraction of the budget used (iterations when given, else elapsed time), so the learning
   rate reaches ~0 when the budget ends. With only iterations the run is deterministic for a seed on CPU.
@@ -137,8 +140,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
 
     net = build_network(plan, ds.num_classes).to(device)
     loss_fn = build_loss(len(ds_strides), ds.ignore_value)
-    lr0 = float(opts.lr or tplan.get("initialLr", 1e-2))
-    opt_name = opts.optimizer or tplan.get("optimizer", "SGD-nesterov")
+    lr0 = float(opts.lr or tplan.get("initialLr", 1e-3))
+    opt_name = opts.optimizer or tplan.get("optimizer", "AdamW")
     wd = float(tplan.get("weightDecay", 3e-5))
     if opt_name == "AdamW":
         optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd)

@@ -25,7 +25,8 @@ def make_plan(embedding: bool, stage: int = 1) -> dict:
         "version": 1,
         "network": dict(TINY_NETWORK),
         "embedding": None,
-        "training": {"initialLr": 0.01, "weightDecay": 3e-5, "momentum": 0.99, "oversampleForeground": 0.33},
+        "training": {"optimizer": "AdamW", "initialLr": 1e-3, "weightDecay": 3e-5, "momentum": 0.99,
+                     "oversampleForeground": 0.33},
     }
     if embedding:
         s = 2**stage

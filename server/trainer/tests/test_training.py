@@ -40,7 +40,7 @@ def test_learns_the_synthetic_task_and_reports_progress(tmp_path):
     assert its[0]["iteration"] == 1 and {"loss", "lr", "seconds", "itPerSec"} <= its[0].keys()
     # poly schedule: the learning rate decreases monotonically
     lrs = [line["lr"] for line in its]
-    assert lrs[0] == pytest.approx(0.01) and all(a >= b for a, b in zip(lrs, lrs[1:]))
+    assert lrs[0] == pytest.approx(1e-3) and all(a >= b for a, b in zip(lrs, lrs[1:]))
     assert np.mean([line["loss"] for line in its[-20:]]) < np.mean([line["loss"] for line in its[:20]]) - 0.3
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     # chance level on this task is ~0.1 Dice; measured 0.85-0.95 after 150 iterations
@@ -114,3 +114,11 @@ def test_sigterm_cancels_without_exporting(tmp_path):
     assert code == 3
     assert json.loads(rest.strip().splitlines()[-1])["type"] == "cancelled"
     assert not os.path.exists(os.path.join(out, "network.onnx"))
+
+
+def test_nnunet_sgd_remains_selectable(tmp_path):
+    data = write_folder(str(tmp_path / "data"))
+    _, lines = run_trainer(data, str(tmp_path / "out"), "--max-iterations", "3", "--optimizer", "SGD-nesterov",
+                           "--lr", "0.01")
+    assert lines[0]["optimizer"] == "SGD-nesterov" and lines[0]["initialLr"] == 0.01
+    assert [line["lr"] for line in lines if line["type"] == "iteration"][0] == pytest.approx(0.01)

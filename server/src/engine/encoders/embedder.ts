@@ -24,6 +24,11 @@ export class Embedder {
     return new Embedder(ref, session, options.cache ?? new EmbeddingCache());
   }
 
+  /** An embedder over a session someone else owns (a LoadedModel): do not close() it then. */
+  static over(ref: EncoderRef, session: ort.InferenceSession, cache?: EmbeddingCache): Embedder {
+    return new Embedder(ref, session, cache ?? new EmbeddingCache());
+  }
+
   /** The 256x64x64 embedding of a preprocessed slice (float16-rounded, as stored in the cache). */
   async embed(slice: Float32Array, rows: number, cols: number): Promise<Float32Array> {
     const key = embeddingKey(this.ref.id, rows, cols, slice);

@@ -108,11 +108,9 @@ export async function segmentVolume(
 
   let embedder: Embedder | null = null;
   if (emb) {
-    if (!model.encoderPath) throw new Error('model needs an encoder but none was located');
-    embedder = await Embedder.open(model.info.encoder, model.encoderPath, {
-      threads: model.threads,
-      cache: options.cache,
-    });
+    const encoder = await model.encoderSession();
+    if (!encoder) throw new Error('model needs an encoder but none was located');
+    embedder = Embedder.over(model.info.encoder, encoder, options.cache);
   }
 
   let done = 0;
@@ -193,7 +191,7 @@ export async function segmentVolume(
     });
   };
 
-  try {
+  {
     stage(options.onProgress, 'inference', 0, slices.length);
     for (let n = 0; n < slices.length; n++) {
       if (options.signal?.aborted) throw cancelledError('Inference');
@@ -220,8 +218,6 @@ export async function segmentVolume(
       while (pending.length >= batchSize) await runBatch();
     }
     while (pending.length > 0) await runBatch();
-  } finally {
-    await embedder?.close();
   }
   return { geometry: image.geometry, data: out };
 }

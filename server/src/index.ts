@@ -6,3 +6,4 @@ export { version } from './version.js';
 export * from './dicom/index.js';
 export * from './viewer/index.js';
 export * from './demo/index.js';
+export * from './engine/index.js';

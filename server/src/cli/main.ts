@@ -9,10 +9,12 @@ import { version } from '../version.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEncoder } from './commands/encoder.js';
 import { registerOrthanc } from './commands/orthanc.js';
-import { registerPlanned } from './commands/planned.js';
+import { registerPlan } from './commands/plan.js';
 import { registerSeg } from './commands/seg.js';
 import { registerServe, registerToken, registerWorker } from './commands/serve.js';
 import { registerVolume } from './commands/volume.js';
+import { registerPredict } from './commands/predict.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command('nnsam')
@@ -28,7 +30,9 @@ export function buildProgram(): Command {
   registerServe(program);
   registerWorker(program);
   registerToken(program);
-  registerPlanned(program);
+  registerPlan(program);
+  registerTrain(program);
+  registerPredict(program);
   return program;
 }
 

@@ -1,19 +1,42 @@
-"""Entry point: `python -m nnsam_trainer <command> ...` (spawned by the Node server)."""
+"""Entry point: `python -m nnsam_trainer <command> ...` (spawned by the Node server).
+
+    env                     runtime environment (torch version, devices) as JSON
+    train --data D --out O  train on the folder Node wrote; progress as JSON lines on stdout
+
+Errors end with one JSON line {"type": "error", "code", "message"} on stdout and a non-zero exit:
+2 bad input data, 3 cancelled (SIGTERM), 1 anything else. Python warnings go to stderr.
+"""
 
 import argparse
 import json
+import os
 import sys
+import traceback
 
 from . import __version__
 from .encoders import cli as encoder_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nnsam_trainer", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nnsam_trainer", description="nnSAM trainer")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print the runtime environment (torch version, devices) as JSON")
     encoder_cli.add_parser(sub)
+    t = sub.add_parser("train", help="train a model from the data folder Node wrote")
+    t.add_argument("--data", required=True, help="folder with plan.json, dataset.json and slices/")
+    t.add_argument("--out", required=True, help="output folder (network.onnx, metrics.json, training_log.jsonl)")
+    t.add_argument("--minutes", type=float, default=None, help="wall-clock budget of the training loop")
+    t.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    t.add_argument("--val-every", type=int, default=50, help="validate every N iterations")
+    t.add_argument("--patience", type=float, default=0.25, help="early stop after this budget fraction without"
+                   " a better validation Dice")
+    t.add_argument("--optimizer", choices=["SGD-nesterov", "AdamW"], default=None, help="override the plan's optimizer")
+    t.add_argument("--lr", type=float, default=None, help="override the plan's initial learning rate")
     args = parser.parse_args(argv)
+
     if args.command == "env":
         import torch
 
@@ -28,7 +51,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "encoder":
         return encoder_cli.run(args)
-    return 2
+
+    from .data import DataError
+    from .progress import Progress
+    from .training import Cancelled, TrainOptions, train
+
+    os.makedirs(args.out, exist_ok=True)
+    progress = Progress(os.path.join(args.out, "training_log.jsonl"))
+    try:
+        train(TrainOptions(data=args.data, out=args.out, minutes=args.minutes, max_iterations=args.max_iterations,
+                           seed=args.seed, device=args.device, threads=args.threads, val_every=args.val_every,
+                           patience=args.patience, optimizer=args.optimizer, lr=args.lr), progress)
+        return 0
+    except Cancelled:
+        return 3
+    except DataError as e:
+        progress.emit("error", code="invalid_training_data", message=str(e))
+        return 2
+    except Exception as e:  # noqa: BLE001 - the last line must say what failed, whatever it is
+        traceback.print_exc(file=sys.stderr)
+        progress.emit("error", code="trainer_failed", message=f"{type(e).__name__}: {e}")
+        return 1
+    finally:
+        progress.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { PlanSchema } from '../engine/planning/plan.js';
+import { ProgressEvent } from '../engine/progress.js';
+import { phantom } from '../engine/test-utils.js';
+import { serverRoot } from '../util/paths.js';
+import { readNifti, writeNifti } from '../volume/nifti.js';
+
+const exec = promisify(execFile);
+const bin = join(serverRoot, 'bin', 'nnsam.js');
+const tmp = mkdtempSync(join(tmpdir(), 'nnsam-cli-engine-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function nnsam(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
+      env: { ...process.env, NNSAM_CACHE_DIR: join(tmp, 'cache') },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  for (const [name, seed] of [
+    ['a', 1],
+    ['b', 2],
+    ['new', 3],
+  ] as const) {
+    const { image, labels } = phantom([40, 36, 5], seed);
+    await writeNifti(join(tmp, `${name}.nii.gz`), image);
+    await writeNifti(join(tmp, `${name}_lab.nii.gz`), labels);
+  }
+  writeFileSync(
+    join(tmp, 'manifest.json'),
+    JSON.stringify({
+      classes: { '1': 'disk', '2': 'square' },
+      modality: 'MR',
+      cases: [
+        { image: 'a.nii.gz', label: 'a_lab.nii.gz', labeledSlices: [0, 3] },
+        { image: 'b.nii.gz', label: 'b_lab.nii.gz', labeledSlices: [1, 2, 4] },
+      ],
+    }),
+  );
+});
+
+describe('nnsam plan / train / predict (built bin)', () => {
+  it('plan prints the plan as JSON and a summary', async () => {
+    const r = await nnsam(
+      'plan',
+      '--manifest',
+      join(tmp, 'manifest.json'),
+      '--encoder',
+      'none',
+      '--threads',
+      '2',
+    );
+    expect(r.code).toBe(0);
+    const plan = PlanSchema.parse(JSON.parse(r.stdout));
+    expect(plan.fingerprint.labelledSlices).toBe(5);
+    expect(r.stderr).toMatch(/patch \d+ x \d+, batch 2/);
+  });
+
+  it('explains a bad manifest', async () => {
+    writeFileSync(
+      join(tmp, 'bad.json'),
+      JSON.stringify({ classes: { '1': 'x' }, cases: [{ image: 'a.nii.gz' }] }),
+    );
+    const r = await nnsam('train', '--manifest', join(tmp, 'bad.json'), '--out', join(tmp, 'm0'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad.json: cases.0.label/);
+    const r2 = await nnsam(
+      'train',
+      '--manifest',
+      join(tmp, 'manifest.json'),
+      '--out',
+      join(tmp, 'm0'),
+      '--minutes',
+      'x',
+    );
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr).toMatch(/"x" is not a positive number/);
+  });
+
+  it('trains with --json progress, then predicts NIfTI label volumes on the input grid', async () => {
+    const model = join(tmp, 'model');
+    const t = await nnsam(
+      'train',
+      '--manifest',
+      join(tmp, 'manifest.json'),
+      '--out',
+      model,
+      '--encoder',
+      'none',
+      '--iterations',
+      '30',
+      '--threads',
+      '1',
+      '--device',
+      'cpu',
+      '--json',
+    );
+    expect(t.code, t.stderr).toBe(0);
+    const lines = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0].type).toBe('plan');
+    const events = lines
+      .filter((l) => !['plan', 'model'].includes(l.type))
+      .map((l) => ProgressEvent.parse(l));
+    expect(events.filter((e) => e.type === 'iteration')).toHaveLength(30);
+    expect(lines.at(-1)).toMatchObject({ type: 'model', dir: model });
+    expect(JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')).encoder.id).toBe('none');
+
+    const out = join(tmp, 'pred');
+    const p = await nnsam(
+      'predict',
+      '--model',
+      model,
+      '--out',
+      out,
+      join(tmp, 'new.nii.gz'),
+      '--threads',
+      '1',
+      '--json',
+    );
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout.trim().split('\n').at(-1)).toMatch(/"type":"written"/);
+    const labels = await readNifti(join(out, 'new.nii.gz'));
+    const image = await readNifti(join(tmp, 'new.nii.gz'));
+    expect(labels.geometry.dims).toEqual(image.geometry.dims);
+    expect(labels.data).toBeInstanceOf(Uint8Array);
+    expect(Math.max(...labels.data)).toBeLessThanOrEqual(2);
+
+    const missing = await nnsam(
+      'predict',
+      '--model',
+      join(tmp, 'nope'),
+      '--out',
+      out,
+      join(tmp, 'new.nii.gz'),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Model file .*nope.*model.json is missing/);
+  });
+});

@@ -1,0 +1,14 @@
+/**
+ * The nnSAM engine's public API (used by the CLI and the HTTP server): plan, train, load, predict.
+ * Volumes are in memory (Volume from ../volume); NIfTI and DICOM readers live elsewhere.
+ */
+export { planFromCases, PlanSchema, type Plan, type PlanOptions, type EncoderRef } from './planning/plan.js';
+export { trainModel, type TrainModelOptions, type TrainedModel } from './training/train.js';
+export { loadModel, LoadedModel, ModelInfoSchema, type ModelInfo, type LoadModelOptions } from './model.js';
+export { predictVolume, segmentVolume, type PredictOptions } from './inference/predict.js';
+export { ProgressEvent, StageName, type ProgressListener } from './progress.js';
+export { resolveEncoder, type EncoderSpec } from './encoders/registry.js';
+export { EmbeddingCache, defaultCacheDir } from './encoders/cache.js';
+export { samInput } from './encoders/sam-input.js';
+export { IGNORE_VALUE, type ClassMap, type TrainingCase } from './types.js';
+export { trainerEnvironment } from './training/trainer.js';

@@ -1,0 +1,157 @@
+/**
+ * A model is one folder:
+ *   model.json          what this file's ModelInfo schema says (classes, encoder id and hash, post-processing,
+ *                       training summary), the entry point
+ *   plan.json           the plan it was trained with (preprocessing and inference follow it)
+ *   network.onnx        the trained network (inputs `image` [+ `embedding`], output `logits`)
+ *   training_log.jsonl  the trainer's progress lines
+ *   metrics.json        the trainer's metrics (iterations, speed, validation Dice, export check)
+ * Training writes the folder under a temporary name and renames it at the end, so a folder with model.json
+ * is always complete.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import { NnsamError } from '../util/errors.js';
+import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
+import { createSession, type ort } from './onnx.js';
+import { EncoderRefSchema, PlanSchema, type Plan } from './planning/plan.js';
+
+export const MODEL_FILE = 'model.json';
+
+export const ModelInfoSchema = z.object({
+  format: z.literal(1),
+  nnsamVersion: z.string(),
+  createdAt: z.string(),
+  classes: z.record(z.string(), z.string()),
+  numClasses: z.number().int(),
+  encoder: EncoderRefSchema,
+  network: z.object({ file: z.string(), inputs: z.array(z.string()), sha256: z.string() }),
+  plan: z.string(),
+  postprocessing: z.object({
+    /** classes whose largest 3D connected component alone is kept */
+    largestComponent: z.array(z.number().int()),
+    decidedOn: z.enum(['validation', 'none']),
+    dicePerClass: z
+      .record(z.string(), z.object({ before: z.number().nullable(), after: z.number().nullable() }))
+      .nullable(),
+  }),
+  training: z.object({
+    seed: z.number().int(),
+    minutes: z.number().nullable(),
+    maxIterations: z.number().int().nullable(),
+    iterations: z.number().int(),
+    seconds: z.number(),
+    itPerSec: z.number().nullable(),
+    stopReason: z.string(),
+    device: z.string(),
+    threads: z.number().int(),
+    trainSlices: z.number().int(),
+    valSlices: z.number().int(),
+    bestValDice: z.number().nullable(),
+    exportMaxAbsDiff: z.number().nullable(),
+  }),
+  warnings: z.array(z.string()),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export async function writeModelInfo(dir: string, info: ModelInfo): Promise<void> {
+  await writeFile(join(dir, MODEL_FILE), JSON.stringify(ModelInfoSchema.parse(info), null, 2) + '\n');
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new NnsamError('model_not_found', `${what} ${path} is missing`, {
+      hint: 'Point --model at a folder written by `nnsam train`.',
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new NnsamError('invalid_model', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export async function readModelInfo(dir: string): Promise<{ info: ModelInfo; plan: Plan }> {
+  const raw = await readJson(join(dir, MODEL_FILE), 'Model file');
+  const info = ModelInfoSchema.safeParse(raw);
+  if (!info.success) {
+    throw new NnsamError('invalid_model', `${join(dir, MODEL_FILE)} is not an nnSAM model description`, {
+      hint: info.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; '),
+    });
+  }
+  const planRaw = await readJson(join(dir, info.data.plan), 'Plan file');
+  const plan = PlanSchema.safeParse(planRaw);
+  if (!plan.success) {
+    throw new NnsamError('invalid_model', `${join(dir, info.data.plan)} is not a valid plan`, {
+      hint: plan.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; '),
+    });
+  }
+  if (!existsSync(join(dir, info.data.network.file))) {
+    throw new NnsamError('invalid_model', `${join(dir, info.data.network.file)} is missing`);
+  }
+  return { info: info.data, plan: plan.data };
+}
+
+export interface LoadModelOptions {
+  /** ONNX file of the SAM encoder, when it is not where training found it */
+  encoder?: string;
+  /** onnxruntime intra-op threads (default: all cores) */
+  threads?: number;
+}
+
+/** A model ready for inference; sessions open lazily and are released by close(). */
+export class LoadedModel {
+  private network: Promise<ort.InferenceSession> | null = null;
+  private encoder: Promise<ort.InferenceSession> | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly info: ModelInfo,
+    readonly plan: Plan,
+    readonly encoderPath: string | null,
+    readonly threads: number | undefined,
+  ) {}
+
+  get networkPath(): string {
+    return join(this.dir, this.info.network.file);
+  }
+
+  session(): Promise<ort.InferenceSession> {
+    this.network ??= createSession(this.networkPath, { threads: this.threads });
+    return this.network;
+  }
+
+  /** The SAM encoder's session (null for models without one). */
+  async encoderSession(): Promise<ort.InferenceSession | null> {
+    if (!this.encoderPath) return null;
+    this.encoder ??= validateEncoderOnnx(this.encoderPath, this.threads);
+    return this.encoder;
+  }
+
+  async close(): Promise<void> {
+    const sessions = [this.network, this.encoder];
+    this.network = null;
+    this.encoder = null;
+    for (const s of sessions) if (s) await (await s).release();
+  }
+}
+
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const full = resolve(dir);
+  const { info, plan } = await readModelInfo(full);
+  const encoderPath = await locateEncoder(info.encoder, options.encoder);
+  return new LoadedModel(full, info, plan, encoderPath, options.threads);
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+
+import { NnsamError } from '../../util/errors.js';
+import { phantom, python } from '../test-utils.js';
+import type { TrainingCase } from '../types.js';
+import {
+  CPU_UNITS_PER_CORE,
+  chooseEmbeddingStage,
+  featureMapUnits,
+  planFromCases,
+  planNetwork,
+  poolAndConvProps,
+  stageStrides,
+} from './plan.js';
+
+const classes = { '1': 'disk', '2': 'square' };
+
+function caseOf(
+  dims: [number, number, number],
+  spacing: [number, number, number],
+  slices: number[],
+  seed = 1,
+) {
+  const { image, labels } = phantom(dims, seed, spacing);
+  return { image, labels, labelledSlices: slices } satisfies TrainingCase;
+}
+
+describe('planner: nnU-Net topology', () => {
+  it('matches nnU-Net v2 (get_pool_and_conv_props, compute_conv_feature_map_size) on several shapes', () => {
+    const shapes: [number[], number[]][] = [
+      [
+        [1, 1],
+        [256, 216],
+      ],
+      [
+        [0.7, 0.7],
+        [512, 512],
+      ],
+      [
+        [1.5, 0.75],
+        [160, 300],
+      ],
+      [
+        [1, 1],
+        [37, 91],
+      ],
+      [
+        [2.5, 1],
+        [90, 240],
+      ],
+    ];
+    const script = `
+import json, sys, torch
+from nnunetv2.experiment_planning.experiment_planners.network_topology import get_pool_and_conv_props
+from dynamic_network_architectures.architectures.unet import PlainConvUNet
+out = []
+for spacing, shape in json.loads(sys.argv[1]):
+    npool, pools, convs, patch, div = get_pool_and_conv_props(spacing, shape, 4, 999999)
+    n = len(pools)
+    feats = [min(32 * 2 ** i, 512) for i in range(n)]
+    net = PlainConvUNet(1, n, feats, torch.nn.Conv2d, convs, pools, [2] * n, 4, [2] * (n - 1), True,
+                        torch.nn.InstanceNorm2d, {}, None, None, torch.nn.LeakyReLU, {}, deep_supervision=True)
+    out.append({"pools": [list(p) for p in pools], "convs": [list(c) for c in convs],
+                "patch": [int(p) for p in patch], "div": [int(d) for d in div],
+                "units": int(net.compute_conv_feature_map_size([int(p) for p in patch]))})
+print(json.dumps(out))`;
+    const ref = JSON.parse(python(script, [JSON.stringify(shapes)]));
+    shapes.forEach(([spacing, shape], n) => {
+      const t = poolAndConvProps(spacing, shape);
+      expect(t.strides).toEqual(ref[n].pools);
+      expect(t.kernelSizes).toEqual(ref[n].convs);
+      expect(t.patchSize).toEqual(ref[n].patch);
+      expect(t.divisibleBy).toEqual(ref[n].div);
+      const k = t.strides.length;
+      const feats = [...Array(k).keys()].map((i) => Math.min(32 * 2 ** i, 512));
+      const units = featureMapUnits(t.patchSize, t.strides, feats, Array(k).fill(2), Array(k - 1).fill(2), 4);
+      expect(units).toBe(ref[n].units);
+    });
+  });
+
+  it('shrinks the patch until a batch of 2 fits the budget, and caps the batch at 5 % of the labelled data', () => {
+    const big = planNetwork([1, 1], [512, 512], 4, { capacity: 1e12, round: true }, 1e9);
+    expect(big.network.patchSize).toEqual([512, 512]);
+    expect(big.network.batchSize).toBeGreaterThan(2);
+    const small = planNetwork([1, 1], [512, 512], 4, { capacity: 2 * CPU_UNITS_PER_CORE, round: false }, 1e9);
+    expect(small.network.patchSize[0] * small.network.patchSize[1]).toBeLessThan(512 * 512);
+    expect(2 * small.units).toBeLessThanOrEqual(2 * CPU_UNITS_PER_CORE);
+    // few labelled slices: the 5 % rule leaves nnU-Net's minimum batch of 2
+    const few = planNetwork([1, 1], [512, 512], 4, { capacity: 1e12, round: true }, 8 * 512 * 512);
+    expect(few.network.batchSize).toBe(2);
+  });
+
+  it('puts the SAM embedding at the decoder stage whose grid is closest to 64x64', () => {
+    const { network } = planNetwork([1, 1], [256, 208], 4, { capacity: 1e12, round: true }, 1e6);
+    const e = chooseEmbeddingStage(network, [256, 208]);
+    expect(stageStrides(network)[e]).toEqual([4, 4]);
+    expect(stageStrides(network)[chooseEmbeddingStage(network, [128, 128])]).toEqual([2, 2]);
+    const tiny = planNetwork([1, 1], [48, 40], 4, { capacity: 1e12, round: true }, 1e6).network;
+    expect(chooseEmbeddingStage(tiny, [48, 40])).toBe(0);
+  });
+});
+
+describe('planFromCases', () => {
+  it('takes the median spacing and resampled shape, z-scores MR and plans validation slices', () => {
+    const cases = [
+      caseOf([40, 30, 6], [1, 1, 5], [1, 2, 3]),
+      caseOf([50, 40, 6], [0.8, 0.8, 5], [0, 4, 5], 2),
+      caseOf([44, 36, 6], [1.2, 1.2, 5], [2, 3], 3),
+    ];
+    const plan = planFromCases(cases, { classes, modality: 'MR', cores: 2 });
+    expect(plan.targetSpacing).toEqual([1, 1]);
+    // resampled shapes [rows, cols]: [30, 40], [32, 40], [43, 53] -> median
+    expect(plan.medianShape).toEqual([32, 40]);
+    expect(plan.normalization.scheme).toBe('ZScoreNormalization');
+    expect(plan.numClasses).toBe(3);
+    expect(plan.training.validationSlices).toBe(1);
+    expect(plan.network.batchSize).toBeGreaterThanOrEqual(2);
+    expect(plan.embedding).toBeNull();
+    expect(plan.fingerprint.labelledSlices).toBe(8);
+  });
+
+  it('normalizes CT with the foreground percentiles and statistics', () => {
+    const c = caseOf([40, 30, 4], [1, 1, 5], [0, 1]);
+    const plan = planFromCases([c], { classes, modality: 'ct', cores: 2 });
+    expect(plan.normalization.scheme).toBe('CTNormalization');
+    if (plan.normalization.scheme !== 'CTNormalization') return;
+    // foreground intensities: disk ~180, square ~40
+    expect(plan.normalization.lower).toBeGreaterThan(30);
+    expect(plan.normalization.lower).toBeLessThan(50);
+    expect(plan.normalization.upper).toBeGreaterThan(170);
+    expect(plan.normalization.upper).toBeLessThan(190);
+    const fg = plan.fingerprint.foreground!;
+    expect(plan.normalization.mean).toBe(fg.mean);
+  });
+
+  it('records the encoder and where its embedding enters', () => {
+    const c = caseOf([200, 256, 3], [1, 1, 5], [0, 1]);
+    const encoder = {
+      id: 'tiny:0123456789abcdef',
+      kind: 'onnx' as const,
+      name: 'tiny',
+      source: 'file' as const,
+      sha256: '0123456789abcdef',
+      path: '/x/tiny.onnx',
+    };
+    const plan = planFromCases([c], { classes, encoder, cores: 2 });
+    expect(plan.embedding).toMatchObject({
+      encoder: encoder.id,
+      channels: 256,
+      grid: [64, 64],
+      stride: [4, 4],
+    });
+  });
+
+  it('rejects bad input with errors that say where', () => {
+    const c = caseOf([20, 20, 4], [1, 1, 5], [1]);
+    expect(() => planFromCases([{ ...c, labelledSlices: [7] }], { classes })).toThrow(
+      /slice 7 is outside 0..3/,
+    );
+    const bad = caseOf([20, 20, 4], [1, 1, 5], [1]);
+    bad.labels.data[20 * 20 + 5] = 7;
+    expect(() => planFromCases([{ ...bad, name: 'a.nii.gz' }], { classes })).toThrow(
+      /a.nii.gz: slice 1 holds label value 7/,
+    );
+    const other = phantom([21, 20, 4]).labels;
+    expect(() => planFromCases([{ ...c, labels: other }], { classes })).toThrow(NnsamError);
+    expect(() => planFromCases([c], { classes: {} })).toThrow(/Classes must be keyed/);
+    expect(() => planFromCases([], { classes })).toThrow(/No training cases/);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Writes the trainer's data folder (format in docs/engine.md): plan.json, dataset.json and one .npy per
+ * array of every labelled slice. Only labelled slices are written; unlabelled slices carry no supervision.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { float32ToHalf } from '../float16.js';
+import type { Plan } from '../planning/plan.js';
+import { EMBEDDING_CHANNELS, EMBEDDING_GRID } from '../types.js';
+import { writeNpy } from './npy.js';
+
+export interface TrainerSlice {
+  id: string;
+  split: 'train' | 'val';
+  shape: [number, number];
+  image: Float32Array;
+  label: Uint8Array;
+  embedding?: Float32Array;
+}
+
+interface Entry {
+  id: string;
+  split: 'train' | 'val';
+  shape: [number, number];
+  image: string;
+  label: string;
+  embedding?: string;
+}
+
+export class TrainerDataWriter {
+  private readonly entries: Entry[] = [];
+
+  constructor(
+    readonly dir: string,
+    private readonly plan: Plan,
+  ) {}
+
+  async add(slice: TrainerSlice): Promise<void> {
+    await mkdir(join(this.dir, 'slices'), { recursive: true });
+    const base = `slices/${slice.id}`;
+    const entry: Entry = {
+      id: slice.id,
+      split: slice.split,
+      shape: slice.shape,
+      image: `${base}_image.npy`,
+      label: `${base}_label.npy`,
+    };
+    await writeNpy(join(this.dir, entry.image), { dtype: 'float32', shape: slice.shape, data: slice.image });
+    await writeNpy(join(this.dir, entry.label), { dtype: 'uint8', shape: slice.shape, data: slice.label });
+    if (slice.embedding) {
+      entry.embedding = `${base}_embedding.npy`;
+      await writeNpy(join(this.dir, entry.embedding), {
+        dtype: 'float16',
+        shape: [EMBEDDING_CHANNELS, EMBEDDING_GRID, EMBEDDING_GRID],
+        data: float32ToHalf(slice.embedding),
+      });
+    }
+    this.entries.push(entry);
+  }
+
+  async finish(): Promise<void> {
+    await writeFile(join(this.dir, 'plan.json'), JSON.stringify(this.plan, null, 2));
+    const dataset = {
+      format: 1,
+      numClasses: this.plan.numClasses,
+      classes: this.plan.classes,
+      ignoreValue: this.plan.ignoreValue,
+      embedding: this.plan.embedding
+        ? { channels: this.plan.embedding.channels, grid: this.plan.embedding.grid }
+        : null,
+      slices: this.entries,
+    };
+    await writeFile(join(this.dir, 'dataset.json'), JSON.stringify(dataset, null, 2));
+  }
+}

@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadModel } from '../model.js';
+import { diceCounts, diceOf } from '../inference/postprocess.js';
+import { predictVolume } from '../inference/predict.js';
+import { PlanSchema } from '../planning/plan.js';
+import { ProgressEvent } from '../progress.js';
+import { buildTinyEncoder, phantom, python } from '../test-utils.js';
+import type { TrainingCase } from '../types.js';
+import { decodeNpy, encodeNpy } from './npy.js';
+import { trainModel } from './train.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'nnsam-train-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const classes = { '1': 'disk', '2': 'square' };
+const cases: TrainingCase[] = [
+  { ...phantom([48, 40, 6], 11), labelledSlices: [0, 2, 4, 5], name: 'a' },
+  { ...phantom([52, 44, 6], 12), labelledSlices: [1, 2, 3, 5], name: 'b' },
+];
+
+describe('npy', () => {
+  it('round-trips float32, float16 and uint8 arrays', () => {
+    const f = { dtype: 'float32' as const, shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6.5]) };
+    expect(decodeNpy(encodeNpy(f))).toEqual(f);
+    const u = { dtype: 'uint8' as const, shape: [5], data: Uint8Array.from([0, 1, 2, 255, 3]) };
+    expect(decodeNpy(encodeNpy(u))).toEqual(u);
+    // numpy reads what we write
+    const path = join(tmp, 'f.npy');
+    writeFileSync(path, encodeNpy(f));
+    const back = python(
+      'import sys, json, numpy as np; a = np.load(sys.argv[1]); print(json.dumps([a.dtype.name, list(a.shape), a.flatten().tolist()]))',
+      [path],
+    );
+    expect(JSON.parse(back)).toEqual(['float32', [2, 3], [1, 2, 3, 4, 5, 6.5]]);
+  });
+});
+
+describe('trainModel', () => {
+  it('trains with a SAM encoder, writes a complete model folder and segments new volumes', async () => {
+    const encoder = join(tmp, 'tiny.onnx');
+    buildTinyEncoder(encoder);
+    const events: ProgressEvent[] = [];
+    const out = join(tmp, 'model');
+    const model = await trainModel({
+      cases,
+      classes,
+      outDir: out,
+      encoder,
+      maxIterations: 60,
+      seed: 1,
+      device: 'cpu',
+      threads: 1,
+      valEvery: 20,
+      cacheDir: join(tmp, 'cache'),
+      onProgress: (e) => events.push(ProgressEvent.parse(e)),
+    });
+    expect(readdirSync(out).sort()).toEqual([
+      'metrics.json',
+      'model.json',
+      'network.onnx',
+      'plan.json',
+      'training_log.jsonl',
+    ]);
+    expect(readdirSync(tmp).filter((f) => f.includes('partial'))).toEqual([]);
+    const plan = PlanSchema.parse(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')));
+    expect(plan.embedding?.encoder).toBe(model.encoder.id);
+    expect(model.encoder.id).toMatch(/^tiny:[0-9a-f]{16}$/);
+    expect(model.network.inputs).toEqual(['image', 'embedding']);
+    expect(model.training.iterations).toBe(60);
+    expect(model.training.valSlices).toBe(1);
+    expect(model.training.exportMaxAbsDiff).toBeLessThan(1e-3);
+    expect(model.postprocessing.decidedOn).toBe('validation');
+    const stages = new Set(events.flatMap((e) => (e.type === 'stage' ? [e.stage] : [])));
+    for (const s of [
+      'planning',
+      'preprocessing',
+      'embedding',
+      'training',
+      'exporting',
+      'validation',
+      'done',
+    ]) {
+      expect(stages, s).toContain(s);
+    }
+    expect(events.filter((e) => e.type === 'iteration')).toHaveLength(60);
+    expect(events.some((e) => e.type === 'validation')).toBe(true);
+
+    const loaded = await loadModel(out, { threads: 1 });
+    const test = phantom([50, 42, 3], 99);
+    const pred = await predictVolume(loaded, test.image, { cache: undefined });
+    await loaded.close();
+    const d = diceCounts(pred.data, test.labels.data, [1], [[0, pred.data.length]]);
+    // chance is ~0.1; the bright disk is easy (measured ~0.9 after 60 iterations)
+    expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
+  });
+
+  it('refuses to overwrite a model folder unless told to', async () => {
+    await expect(
+      trainModel({ cases, classes, outDir: join(tmp, 'model'), encoder: 'none', maxIterations: 1 }),
+    ).rejects.toMatchObject({ code: 'output_exists' });
+  });
+
+  it('cancels: the trainer stops, and no model folder is left behind', async () => {
+    const controller = new AbortController();
+    const out = join(tmp, 'cancelled');
+    const started = Date.now();
+    let abortedAt = 0;
+    const run = trainModel({
+      cases,
+      classes,
+      outDir: out,
+      encoder: 'none',
+      minutes: 5,
+      device: 'cpu',
+      threads: 1,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'iteration' && !abortedAt) {
+          abortedAt = Date.now();
+          controller.abort();
+        }
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+    expect(Date.now() - abortedAt).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp).filter((f) => f.includes('cancelled'))).toEqual([]);
+  });
+});

@@ -1,0 +1,330 @@
+/**
+ * trainModel: plan -> preprocess the labelled slices -> SAM embeddings (cached) -> Python trainer -> model
+ * folder, with post-processing decided on the held-out slices. The model folder is written under a
+ * temporary name next to `outDir` and renamed at the very end, so a cancelled or failed run leaves nothing.
+ */
+import { availableParallelism, tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+import { NnsamError } from '../../util/errors.js';
+import { version } from '../../version.js';
+import { throwIfAborted } from '../cancel.js';
+import { EmbeddingCache, randomId } from '../encoders/cache.js';
+import { Embedder } from '../encoders/embedder.js';
+import { resolveEncoder, sha256File, type EncoderSpec } from '../encoders/registry.js';
+import { diceCounts, diceOf, keepLargestComponent } from '../inference/postprocess.js';
+import { segmentVolume } from '../inference/predict.js';
+import { LoadedModel, writeModelInfo, type ModelInfo } from '../model.js';
+import { seededRandom, shuffled } from '../numeric.js';
+import { caseName } from '../planning/fingerprint.js';
+import { planFromCases, type Plan } from '../planning/plan.js';
+import { createPreprocessor } from '../preprocessing/preprocess.js';
+import { stage, type ProgressEvent, type ProgressListener } from '../progress.js';
+import type { ClassMap, TrainingCase } from '../types.js';
+import { TrainerDataWriter } from './dataset.js';
+import { runTrainer, trainerEnvironment, type TrainerLine } from './trainer.js';
+
+export interface TrainModelOptions {
+  cases: TrainingCase[];
+  classes: ClassMap;
+  outDir: string;
+  /** auto (default) | none | mobilesam | path of an ONNX encoder */
+  encoder?: EncoderSpec;
+  /** Wall-clock budget of the training loop (default 10 unless maxIterations is given) */
+  minutes?: number;
+  /** Iteration budget; with it alone the run is deterministic on CPU */
+  maxIterations?: number;
+  seed?: number;
+  /** DICOM modality (CT -> CT normalization) */
+  modality?: string;
+  device?: 'auto' | 'cpu' | 'cuda';
+  /** CPU threads for training and inference (default: all cores) */
+  threads?: number;
+  validationSlices?: number | 'auto';
+  /** Validate every N iterations (default 50) */
+  valEvery?: number;
+  /** Embedding cache folder (default: see encoders/cache.ts) */
+  cacheDir?: string;
+  /** Replace an existing model folder */
+  overwrite?: boolean;
+  /** Keep the trainer's checkpoints in the model folder (they are large) */
+  keepCheckpoints?: boolean;
+  onProgress?: ProgressListener;
+  /** Called once with the plan before training starts (the CLI prints it) */
+  onPlan?: (plan: Plan) => void;
+  signal?: AbortSignal;
+}
+
+export type TrainedModel = ModelInfo & { dir: string };
+
+interface SliceRef {
+  caseIndex: number;
+  k: number;
+}
+
+function checkOutDir(outDir: string, overwrite: boolean): void {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !overwrite) {
+    throw new NnsamError('output_exists', `The model folder ${outDir} already exists and is not empty`, {
+      hint: 'Choose another --out folder, or remove this one.',
+    });
+  }
+}
+
+function toIterationEvent(line: TrainerLine): ProgressEvent | null {
+  if (line.type === 'iteration') {
+    return {
+      type: 'iteration',
+      iteration: Number(line.iteration),
+      loss: typeof line.loss === 'number' ? line.loss : null,
+      lr: Number(line.lr),
+      seconds: Number(line.seconds),
+      itPerSec: Number(line.itPerSec),
+      fraction: Number(line.fraction),
+    };
+  }
+  if (line.type === 'validation') {
+    return {
+      type: 'validation',
+      iteration: Number(line.iteration),
+      dice: typeof line.dice === 'number' ? line.dice : null,
+      dicePerClass: (line.dicePerClass ?? {}) as Record<string, number | null>,
+      best: typeof line.best === 'number' ? line.best : null,
+      bestIteration: Number(line.bestIteration),
+    };
+  }
+  return null;
+}
+
+export async function trainModel(options: TrainModelOptions): Promise<TrainedModel> {
+  const outDir = resolve(options.outDir);
+  checkOutDir(outDir, options.overwrite ?? false);
+  const { signal, onProgress } = options;
+  const seed = options.seed ?? 0;
+  const threads = options.threads ?? availableParallelism();
+  const minutes = options.minutes ?? (options.maxIterations === undefined ? 10 : undefined);
+  const warn = (message: string) => onProgress?.({ type: 'warning', message });
+
+  // --- planning
+  stage(onProgress, 'planning', 0, 1);
+  const resolved = await resolveEncoder(options.encoder ?? 'auto', {
+    onProgress: (m) => stage(onProgress, 'planning', 0, 1, m),
+  });
+  if (resolved.warning) warn(resolved.warning);
+  let device: 'cpu' | 'cuda' = options.device === 'cuda' ? 'cuda' : 'cpu';
+  if (options.device === undefined || options.device === 'auto') {
+    device = (await trainerEnvironment()).cuda ? 'cuda' : 'cpu';
+  }
+  const plan = planFromCases(options.cases, {
+    classes: options.classes,
+    modality: options.modality,
+    encoder: resolved.ref,
+    device,
+    cores: threads,
+    validationSlices: options.validationSlices,
+    warnings: resolved.warning ? [resolved.warning] : [],
+  });
+  options.onPlan?.(plan);
+  stage(onProgress, 'planning', 1, 1);
+  throwIfAborted(signal, 'Training');
+
+  // held-out slices: a seeded draw over every labelled slice
+  const all: SliceRef[] = options.cases.flatMap((c, caseIndex) =>
+    c.labelledSlices.map((k) => ({ caseIndex, k })),
+  );
+  const val = new Set(
+    shuffled(all, seededRandom(seed))
+      .slice(0, plan.training.validationSlices)
+      .map((r) => `${r.caseIndex}:${r.k}`),
+  );
+
+  await mkdir(dirname(outDir), { recursive: true });
+  const partial = join(dirname(outDir), `.${basename(outDir)}.partial-${randomId()}`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'nnsam-train-'));
+  let embedder: Embedder | null = null;
+  let model: LoadedModel | null = null;
+  try {
+    await mkdir(partial, { recursive: true });
+    const writer = new TrainerDataWriter(dataDir, plan);
+    const cache = new EmbeddingCache(options.cacheDir);
+    if (plan.embedding && resolved.ref.path) {
+      embedder = await Embedder.open(resolved.ref, resolved.ref.path, { threads, cache });
+    }
+
+    // --- preprocessing (+ embedding) of the labelled slices only
+    stage(onProgress, 'preprocessing', 0, all.length);
+    if (embedder) stage(onProgress, 'embedding', 0, all.length);
+    let n = 0;
+    for (const [caseIndex, c] of options.cases.entries()) {
+      const pre = createPreprocessor(c.image, plan);
+      for (const k of c.labelledSlices) {
+        throwIfAborted(signal, 'Training');
+        const image = pre.slice(k);
+        const label = pre.labels(c.labels, k);
+        n++;
+        stage(onProgress, 'preprocessing', n, all.length);
+        const embedding = embedder ? await embedder.embed(image, pre.shape[0], pre.shape[1]) : undefined;
+        if (embedder) stage(onProgress, 'embedding', n, all.length);
+        await writer.add({
+          id: `c${caseIndex}_k${k}`,
+          split: val.has(`${caseIndex}:${k}`) ? 'val' : 'train',
+          shape: pre.shape,
+          image,
+          label,
+          embedding,
+        });
+      }
+    }
+    await writer.finish();
+    await embedder?.close();
+    embedder = null;
+
+    // --- training (Python)
+    stage(
+      onProgress,
+      'training',
+      0,
+      undefined,
+      `${plan.network.patchSize.join('x')} patches, batch ${plan.network.batchSize}`,
+    );
+    await runTrainer({
+      dataDir,
+      outDir: partial,
+      minutes,
+      maxIterations: options.maxIterations,
+      seed,
+      device,
+      threads,
+      valEvery: options.valEvery,
+      signal,
+      onLine: (line) => {
+        const ev = toIterationEvent(line);
+        if (ev) onProgress?.(ev);
+        if (line.type === 'done') stage(onProgress, 'exporting', 0, 1);
+      },
+    });
+    stage(onProgress, 'exporting', 1, 1);
+    const metrics = JSON.parse(await readFile(join(partial, 'metrics.json'), 'utf8'));
+    if (!options.keepCheckpoints) await rm(join(partial, 'checkpoints'), { recursive: true, force: true });
+    await writeFile(join(partial, 'plan.json'), JSON.stringify(plan, null, 2) + '\n');
+
+    const info: ModelInfo = {
+      format: 1,
+      nnsamVersion: version,
+      createdAt: new Date().toISOString(),
+      classes: plan.classes,
+      numClasses: plan.numClasses,
+      encoder: resolved.ref,
+      network: {
+        file: 'network.onnx',
+        inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
+        sha256: (await sha256File(join(partial, 'network.onnx'))).slice(0, 16),
+      },
+      plan: 'plan.json',
+      postprocessing: { largestComponent: [], decidedOn: 'none', dicePerClass: null },
+      training: {
+        seed,
+        minutes: minutes ?? null,
+        maxIterations: options.maxIterations ?? null,
+        iterations: metrics.iterations,
+        seconds: metrics.seconds,
+        itPerSec: metrics.itPerSec ?? null,
+        stopReason: metrics.stopReason,
+        device: metrics.device,
+        threads: metrics.threads,
+        trainSlices: metrics.trainSlices,
+        valSlices: metrics.valSlices,
+        bestValDice: metrics.validation?.bestDice ?? null,
+        exportMaxAbsDiff: metrics.export?.maxAbsDiff ?? null,
+      },
+      warnings: plan.warnings,
+    };
+
+    // --- post-processing, decided on the held-out slices as nnU-Net does on its validation folds
+    if (val.size > 0) {
+      model = new LoadedModel(partial, info, plan, resolved.ref.path, threads);
+      info.postprocessing = await decidePostprocessing(
+        model,
+        options.cases,
+        val,
+        options.cacheDir,
+        onProgress,
+        signal,
+      );
+      await model.close();
+      model = null;
+    }
+    await writeModelInfo(partial, info);
+
+    throwIfAborted(signal, 'Training');
+    if (existsSync(outDir)) {
+      const old = join(dirname(outDir), `.${basename(outDir)}.old-${randomId()}`);
+      await rename(outDir, old);
+      await rename(partial, outDir);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(partial, outDir);
+    }
+    stage(onProgress, 'done', 1, 1);
+    return { ...info, dir: outDir };
+  } finally {
+    await embedder?.close();
+    await model?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(partial, { recursive: true, force: true });
+  }
+}
+
+async function decidePostprocessing(
+  model: LoadedModel,
+  cases: TrainingCase[],
+  val: Set<string>,
+  cacheDir: string | undefined,
+  onProgress: ProgressListener | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ModelInfo['postprocessing']> {
+  const classes = Object.keys(model.plan.classes).map(Number);
+  const cache = new EmbeddingCache(cacheDir);
+  const before = new Map<number, [number, number]>(classes.map((c) => [c, [0, 0]]));
+  const after = new Map<number, [number, number]>(classes.map((c) => [c, [0, 0]]));
+  const caseIndices = [...new Set([...val].map((v) => Number(v.split(':')[0])))];
+  let done = 0;
+  for (const ci of caseIndices) {
+    const c = cases[ci]!;
+    const plane = c.image.geometry.dims[0] * c.image.geometry.dims[1];
+    const ranges: [number, number][] = c.labelledSlices
+      .filter((k) => val.has(`${ci}:${k}`))
+      .map((k) => [k * plane, (k + 1) * plane]);
+    stage(
+      onProgress,
+      'validation',
+      done,
+      caseIndices.length,
+      `segmenting ${caseName(c, ci)} to choose post-processing`,
+    );
+    const pred = await segmentVolume(model, c.image, { cache, signal, tta: true });
+    const base = diceCounts(pred.data, c.labels.data, classes, ranges);
+    for (const cls of classes) {
+      const b = base.get(cls)!;
+      before.get(cls)![0] += b[0];
+      before.get(cls)![1] += b[1];
+      const copy = pred.data.slice();
+      keepLargestComponent(copy, pred.geometry.dims, cls);
+      const a = diceCounts(copy, c.labels.data, [cls], ranges).get(cls)!;
+      after.get(cls)![0] += a[0];
+      after.get(cls)![1] += a[1];
+    }
+    done++;
+    stage(onProgress, 'validation', done, caseIndices.length);
+  }
+  const dicePerClass: Record<string, { before: number | null; after: number | null }> = {};
+  const keep: number[] = [];
+  for (const cls of classes) {
+    const b = diceOf(before.get(cls)!);
+    const a = diceOf(after.get(cls)!);
+    dicePerClass[String(cls)] = { before: b, after: a };
+    if (a !== null && b !== null && a > b) keep.push(cls);
+  }
+  return { largestComponent: keep, decidedOn: 'validation', dicePerClass };
+}

@@ -1,0 +1,132 @@
+/**
+ * Runs the Python trainer (`python -m nnsam_trainer train`) as a child process and turns its JSON lines into
+ * typed events. Cancellation: SIGTERM (the trainer stops at the next iteration and exits 3), then SIGKILL
+ * after a grace period.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import { z } from 'zod';
+
+import { NnsamError } from '../../util/errors.js';
+import { log } from '../../util/logger.js';
+import { trainerDir, trainerPython } from '../../util/paths.js';
+import { cancelledError } from '../cancel.js';
+
+export const TrainerLine = z.looseObject({ type: z.string() });
+export type TrainerLine = z.infer<typeof TrainerLine> & Record<string, unknown>;
+
+export interface TrainerRunOptions {
+  dataDir: string;
+  outDir: string;
+  minutes?: number;
+  maxIterations?: number;
+  seed: number;
+  device: 'cpu' | 'cuda';
+  threads?: number;
+  valEvery?: number;
+  signal?: AbortSignal;
+  onLine?: (line: TrainerLine) => void;
+  /** ms between SIGTERM and SIGKILL (default 5000) */
+  killGraceMs?: number;
+}
+
+function trainerEnvVars(): NodeJS.ProcessEnv {
+  const path = process.env.PYTHONPATH ? `${trainerDir}:${process.env.PYTHONPATH}` : trainerDir;
+  return { ...process.env, PYTHONPATH: path, PYTHONUNBUFFERED: '1' };
+}
+
+/** What the trainer's Python sees: torch version and whether CUDA is usable. */
+export async function trainerEnvironment(): Promise<{ torch: string; cuda: boolean; devices: string[] }> {
+  const python = trainerPython();
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['-m', 'nnsam_trainer', 'env'], { cwd: trainerDir, env: trainerEnvVars() });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(
+          new NnsamError(
+            'trainer_failed',
+            `The trainer's environment check failed: ${err.trim().slice(-500)}`,
+          ),
+        );
+        return;
+      }
+      resolve(JSON.parse(out));
+    });
+  });
+}
+
+export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLine[]> {
+  const python = trainerPython();
+  const args = ['-m', 'nnsam_trainer', 'train', '--data', options.dataDir, '--out', options.outDir];
+  args.push('--seed', String(options.seed), '--device', options.device);
+  if (options.minutes !== undefined) args.push('--minutes', String(options.minutes));
+  if (options.maxIterations !== undefined) args.push('--max-iterations', String(options.maxIterations));
+  if (options.threads !== undefined) args.push('--threads', String(options.threads));
+  if (options.valEvery !== undefined) args.push('--val-every', String(options.valEvery));
+  if (options.signal?.aborted) throw cancelledError('Training');
+
+  const child = spawn(python, args, {
+    cwd: trainerDir,
+    env: trainerEnvVars(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: TrainerLine[] = [];
+  let stderrTail = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
+  const rl = createInterface({ input: child.stdout });
+  const rlClosed = new Promise((r) => rl.once('close', r));
+  rl.on('line', (text) => {
+    if (!text.trim()) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      log.debug('trainer output', { line: text.slice(0, 200) });
+      return;
+    }
+    const line = TrainerLine.safeParse(parsed);
+    if (!line.success) return;
+    lines.push(line.data);
+    options.onLine?.(line.data);
+  });
+
+  let killTimer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  const onAbort = () => {
+    cancelled = true;
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), options.killGraceMs ?? 5000);
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c));
+  }).finally(() => {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (killTimer) clearTimeout(killTimer);
+  });
+  await rlClosed;
+
+  if (cancelled) throw cancelledError('Training');
+  if (code !== 0) {
+    const last = [...lines].reverse().find((l) => l.type === 'error');
+    const message = last
+      ? String(last.message)
+      : `the trainer exited with code ${code}: ${stderrTail.trim().slice(-800)}`;
+    throw new NnsamError(
+      last?.code === 'invalid_training_data' ? 'invalid_training_data' : 'training_failed',
+      `Training failed: ${message}`,
+      { status: 500, hint: 'The trainer log (stderr) has the details; NNSAM_LOG_LEVEL=debug shows more.' },
+    );
+  }
+  return lines;
+}

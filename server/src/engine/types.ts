@@ -1,0 +1,23 @@
+/** Inputs of the engine's public API (volumes in memory: the server builds them from DICOM). */
+import type { Volume } from '../volume/types.js';
+
+/** One training volume: the image, its label volume on the same grid, and which slices (k) are labelled. */
+export interface TrainingCase {
+  image: Volume;
+  /** Labels 0..N on the image's grid. Only the slices in `labelledSlices` are read; the rest is unlabelled. */
+  labels: Volume;
+  /** Slice indices along k that the user labelled (0-based). Every other slice carries no supervision. */
+  labelledSlices: number[];
+  /** Name used in messages (file name or series description); never a patient identifier. */
+  name?: string;
+}
+
+/** Class names by label value ("1": "liver", ...). Value 0 is background. */
+export type ClassMap = Record<string, string>;
+
+/** Label value for pixels without supervision (outside the image after augmentation, unlabelled pixels). */
+export const IGNORE_VALUE = 255;
+
+/** Side of the SAM image embedding grid (the encoder maps 1024x1024 to 64x64). */
+export const EMBEDDING_GRID = 64;
+export const EMBEDDING_CHANNELS = 256;

@@ -1,0 +1,111 @@
+"""Reads the dataset folder Node writes for one training run (see docs/engine.md, "Trainer data folder").
+
+    plan.json      the plan (network topology, patch and batch size, embedding stage, training recipe)
+    dataset.json   classes, ignore value, and one entry per labelled slice:
+                   {"id", "split": "train"|"val", "shape": [H, W], "image", "label", "embedding"?}
+    slices/*.npy   image float32 [H, W] (preprocessed), label uint8 [H, W], embedding float16/32 [C, 64, 64]
+
+Only labelled slices are sent; pixels equal to the ignore value carry no supervision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+
+class DataError(Exception):
+    """Bad or inconsistent input data; the message names the file and what is wrong."""
+
+
+@dataclass
+class Slice:
+    id: str
+    image: torch.Tensor  # float32 [H, W]
+    label: torch.Tensor  # uint8 [H, W]
+    embedding: torch.Tensor | None  # float16/32 [C, gh, gw]
+    present_classes: list[int] = field(default_factory=list)
+    class_pixels: dict[int, torch.Tensor] = field(default_factory=dict)  # class -> flat indices
+
+
+@dataclass
+class Dataset:
+    plan: dict[str, Any]
+    num_classes: int
+    ignore_value: int
+    embedding_channels: int
+    train: list[Slice]
+    val: list[Slice]
+
+
+def _load_json(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path} is not valid JSON: {e}") from None
+
+
+def _load_npy(folder: str, rel: str, dtypes: tuple[str, ...], shape: tuple[int, ...] | None) -> np.ndarray:
+    path = os.path.join(folder, rel)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing") from None
+    except ValueError as e:
+        raise DataError(f"{path} is not a valid .npy file: {e}") from None
+    if arr.dtype.name not in dtypes:
+        raise DataError(f"{path} has dtype {arr.dtype.name}, expected {' or '.join(dtypes)}")
+    if shape is not None and tuple(arr.shape) != shape:
+        raise DataError(f"{path} has shape {list(arr.shape)}, expected {list(shape)}")
+    return arr
+
+
+def load_dataset(folder: str) -> Dataset:
+    plan = _load_json(os.path.join(folder, "plan.json"))
+    meta = _load_json(os.path.join(folder, "dataset.json"))
+    num_classes = int(meta["numClasses"])
+    ignore = int(meta.get("ignoreValue", 255))
+    emb = meta.get("embedding")
+    channels = int(emb["channels"]) if emb else 0
+    grid = tuple(emb["grid"]) if emb else None
+    if bool(plan.get("embedding")) != bool(emb):
+        raise DataError("plan.json and dataset.json disagree on whether the network takes a SAM embedding")
+
+    train: list[Slice] = []
+    val: list[Slice] = []
+    for entry in meta["slices"]:
+        shape = tuple(int(v) for v in entry["shape"])
+        image = _load_npy(folder, entry["image"], ("float32",), shape)
+        label = _load_npy(folder, entry["label"], ("uint8",), shape)
+        bad = np.setdiff1d(np.unique(label), np.array(list(range(num_classes)) + [ignore]))
+        if bad.size:
+            raise DataError(f"{entry['label']} holds label values {bad.tolist()} outside 0..{num_classes - 1}"
+                            f" and the ignore value {ignore}")
+        if not np.isfinite(image).all():
+            raise DataError(f"{entry['image']} holds NaN or infinite values")
+        embedding = None
+        if channels:
+            if "embedding" not in entry:
+                raise DataError(f"slice {entry['id']} has no embedding but the plan needs one")
+            e = _load_npy(folder, entry["embedding"], ("float16", "float32"), (channels, *grid))
+            embedding = torch.from_numpy(e.copy())
+        lab = torch.from_numpy(label.copy())
+        s = Slice(entry["id"], torch.from_numpy(image.copy()), lab, embedding)
+        flat = lab.flatten()
+        for c in range(1, num_classes):
+            idx = torch.nonzero(flat == c).flatten()
+            if idx.numel():
+                s.present_classes.append(c)
+                s.class_pixels[c] = idx
+        (val if entry.get("split") == "val" else train).append(s)
+    if not train:
+        raise DataError("dataset.json lists no training slices")
+    return Dataset(plan, num_classes, ignore, channels, train, val)

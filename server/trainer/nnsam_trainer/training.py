@@ -1,0 +1,296 @@
+"""The training loop: nnU-Net's recipe (poly learning rate, Dice+CE with deep supervision, nnU-Net
+augmentation, gradient clipping at 12) adapted to a few labelled slices and a wall-clock budget.
+
+Adaptations, and why:
+- AdamW (lr 1e-3) by default instead of SGD Nesterov (lr 1e-2, momentum 0.99): with budgets of a few hundred
+  iterations SGD had not left the all-background solution after 200 iterations on 8 ACDC slices (Dice 0.00)
+  where AdamW reached 0.34. The plan can still ask for "SGD-nesterov".
+- The budget is time (`--minutes`) and/or iterations (`--max-iterations`) instead of 1000 epochs: the poly
+  schedule runs on the fraction of the budget used (iterations when given, else elapsed time), so the learning
+  rate reaches ~0 when the budget ends. With only iterations the run is deterministic for a seed on CPU.
+- Validation on held-out labelled slices (when Node sends some): Dice every `--val-every` iterations, the best
+  weights are kept and exported, and training stops early when Dice has not improved for `--patience` of the
+  budget (only in the second half, while the learning rate is still high enough to matter).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from nnunetv2.training.lr_scheduler.polylr import PolyLRScheduler
+
+from .augmentation import Sampler, spatial_params_for, whole_slice_inputs
+from .data import Dataset, load_dataset
+from .export import export_onnx
+from .loss import build_loss
+from .network import build_network, stage_strides
+from .progress import Progress
+
+SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
+
+
+@dataclass
+class TrainOptions:
+    data: str
+    out: str
+    minutes: float | None = None
+    max_iterations: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    val_every: int = 50
+    optimizer: str | None = None  # overrides plan.training.optimizer (experiments)
+    lr: float | None = None  # overrides plan.training.initialLr (experiments)
+    patience: float = 0.25
+    checkpoint_every_s: float = 300.0
+
+
+class Cancelled(Exception):
+    pass
+
+
+def _pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was requested but PyTorch sees no CUDA device")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def dice_per_class(pred: torch.Tensor, gt: torch.Tensor, num_classes: int, ignore: int) -> dict[int, tuple[int, int]]:
+    """(2*intersection, |pred|+|gt|) per foreground class, ignoring pixels with the ignore value."""
+    valid = gt != ignore
+    out = {}
+    for c in range(1, num_classes):
+        p = (pred == c) & valid
+        g = gt == c
+        out[c] = (int(2 * (p & g).sum()), int(p.sum() + g.sum()))
+    return out
+
+
+def validate(net, ds: Dataset, device: torch.device, amp: bool) -> tuple[float, dict[str, float]]:
+    plan = ds.plan
+    divisible = tuple(plan["network"]["divisibleBy"])
+    patch = tuple(plan["network"]["patchSize"])
+    emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
+    totals = {c: [0, 0] for c in range(1, ds.num_classes)}
+    net.eval()
+    net.deep_supervision = False
+    with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+        for s in ds.val:
+            image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
+            logits = net(image.to(device), emb.to(device) if emb is not None else None)
+            h, w = s.image.shape
+            pred = logits[0, :, :h, :w].argmax(0).cpu()
+            for c, (num, den) in dice_per_class(pred, s.label.long(), ds.num_classes, ds.ignore_value).items():
+                totals[c][0] += num
+                totals[c][1] += den
+    net.deep_supervision = True
+    net.train()
+    per_class = {str(c): (num / den) for c, (num, den) in totals.items() if den > 0}
+    mean = float(np.mean(list(per_class.values()))) if per_class else float("nan")
+    return mean, per_class
+
+
+def train(opts: TrainOptions, progress: Progress) -> dict:
+    os.makedirs(opts.out, exist_ok=True)
+    cancel = {"flag": False}
+
+    def on_term(_sig, _frame):
+        cancel["flag"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return _train(opts, progress, cancel)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
+    threads = opts.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    seed_everything(opts.seed)
+    device = _pick_device(opts.device)
+    amp = device.type == "cuda"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    ds = load_dataset(opts.data)
+    plan = ds.plan
+    tplan = plan.get("training", {})
+    patch = tuple(int(v) for v in plan["network"]["patchSize"])
+    batch_size = int(plan["network"]["batchSize"])
+    strides = stage_strides(plan["network"])
+    ds_strides = strides[:-1]  # one deep-supervision output per decoder stage
+    emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
+
+    net = build_network(plan, ds.num_classes).to(device)
+    loss_fn = build_loss(len(ds_strides), ds.ignore_value)
+    lr0 = float(opts.lr or tplan.get("initialLr", 1e-3))
+    opt_name = opts.optimizer or tplan.get("optimizer", "AdamW")
+    wd = float(tplan.get("weightDecay", 3e-5))
+    if opt_name == "AdamW":
+        optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd)
+    elif opt_name == "SGD-nesterov":
+        optimizer = torch.optim.SGD(net.parameters(), lr0, weight_decay=wd,
+                                    momentum=float(tplan.get("momentum", 0.99)), nesterov=True)
+    else:
+        raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
+    scheduler = PolyLRScheduler(optimizer, lr0, SCHEDULE_STEPS)
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
+                      np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
+                      float(tplan.get("oversampleForeground", 0.33)))
+
+    budget_s = opts.minutes * 60 if opts.minutes else None
+    max_it = opts.max_iterations
+    if budget_s is None and max_it is None:
+        budget_s = 5 * 60
+    n_params = sum(p.numel() for p in net.parameters())
+    progress.emit("start", device=device.type, threads=threads, amp=amp, trainSlices=len(ds.train),
+                  valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
+                  seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
+                  embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0)
+
+    ckpt_dir = os.path.join(opts.out, "checkpoints")
+    os.makedirs(ckpt_dir, exist_ok=True)
+    best = {"dice": -1.0, "iteration": 0, "fraction": 0.0, "state": None, "perClass": {}}
+    history: list[tuple[int, float]] = []
+    start = time.perf_counter()
+    last_ckpt = start
+    it = 0
+    stop_reason = "iterations"
+    loss_ema = None
+
+    def fraction_done() -> float:
+        f = 0.0
+        if max_it:
+            f = max(f, it / max_it)
+        if budget_s:
+            f = max(f, (time.perf_counter() - start) / budget_s)
+        return min(f, 1.0)
+
+    net.train()
+    while True:
+        if cancel["flag"]:
+            stop_reason = "cancelled"
+            break
+        done = fraction_done()
+        if done >= 1.0:
+            stop_reason = "iterations" if max_it and it >= max_it else "time"
+            break
+        scheduler.step(int(done * SCHEDULE_STEPS))
+        lr = optimizer.param_groups[0]["lr"]
+        batch = sampler.next()
+        image = batch.image.to(device, non_blocking=True)
+        targets = [t.to(device, non_blocking=True) for t in batch.targets]
+        emb = batch.embedding.to(device, non_blocking=True) if batch.embedding is not None else None
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, enabled=amp):
+            outputs = net(image, emb)
+            loss = loss_fn(outputs, targets)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
+            optimizer.step()
+        it += 1
+        lv = float(loss.detach().cpu())
+        loss_ema = lv if loss_ema is None else 0.9 * loss_ema + 0.1 * lv
+        elapsed = time.perf_counter() - start
+        progress.emit("iteration", iteration=it, loss=lv, lr=lr, seconds=round(elapsed, 3),
+                      itPerSec=round(it / elapsed, 4), fraction=round(fraction_done(), 4))
+
+        if ds.val and (it % opts.val_every == 0):
+            dice, per_class = validate(net, ds, device, amp)
+            history.append((it, dice))
+            improved = dice > best["dice"]
+            if improved:
+                best.update(dice=dice, iteration=it, perClass=per_class, fraction=fraction_done(),
+                            state=copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()}))
+                torch.save({"iteration": it, "network": best["state"], "dice": dice},
+                           os.path.join(ckpt_dir, "checkpoint_best.pt"))
+            progress.emit("validation", iteration=it, dice=dice, dicePerClass=per_class, best=best["dice"],
+                          bestIteration=best["iteration"], seconds=round(time.perf_counter() - start, 3))
+            done = fraction_done()
+            if 0.5 <= done < 1.0 and best["dice"] > 0 and done - best["fraction"] >= opts.patience:
+                stop_reason = "early_stop"
+                break
+        if time.perf_counter() - last_ckpt > opts.checkpoint_every_s:
+            _save_latest(net, optimizer, it, ckpt_dir)
+            last_ckpt = time.perf_counter()
+            progress.emit("checkpoint", iteration=it, path=os.path.join("checkpoints", "checkpoint_latest.pt"))
+
+    seconds = time.perf_counter() - start
+    if stop_reason == "cancelled":
+        progress.emit("cancelled", iteration=it, seconds=round(seconds, 3))
+        raise Cancelled()
+
+    _save_latest(net, optimizer, it, ckpt_dir)
+    if ds.val and (not history or history[-1][0] != it):
+        dice, per_class = validate(net, ds, device, amp)
+        history.append((it, dice))
+        if dice >= best["dice"]:
+            best.update(dice=dice, iteration=it, perClass=per_class, state=None)
+        progress.emit("validation", iteration=it, dice=dice, dicePerClass=per_class, best=best["dice"],
+                      bestIteration=best["iteration"], seconds=round(time.perf_counter() - start, 3))
+    if best["state"] is not None:
+        net.load_state_dict(best["state"])
+
+    net = net.cpu().float()
+    check = export_onnx(net, plan, ds.num_classes, os.path.join(opts.out, "network.onnx"))
+    progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
+
+    metrics = {
+        "iterations": it,
+        "seconds": round(seconds, 3),
+        "itPerSec": round(it / seconds, 4) if seconds > 0 else None,
+        "stopReason": stop_reason,
+        "finalLossEma": loss_ema,
+        "device": device.type,
+        "threads": threads,
+        "amp": amp,
+        "batchSize": batch_size,
+        "patchSize": list(patch),
+        "parameters": n_params,
+        "seed": opts.seed,
+        "trainSlices": len(ds.train),
+        "valSlices": len(ds.val),
+        "validation": {
+            "bestDice": best["dice"] if ds.val else None,
+            "bestIteration": best["iteration"] if ds.val else None,
+            "dicePerClass": best["perClass"] if ds.val else None,
+            "history": [{"iteration": i, "dice": d} for i, d in history],
+        },
+        "export": check,
+    }
+    with open(os.path.join(opts.out, "metrics.json"), "w", encoding="utf8") as f:
+        json.dump(metrics, f, indent=2)
+    progress.emit("done", **{k: metrics[k] for k in ("iterations", "seconds", "itPerSec", "stopReason")},
+                  bestDice=metrics["validation"]["bestDice"])
+    return metrics
+
+
+def _save_latest(net, optimizer, it: int, ckpt_dir: str) -> None:
+    tmp = os.path.join(ckpt_dir, "checkpoint_latest.pt.tmp")
+    torch.save({"iteration": it, "network": net.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
+    os.replace(tmp, os.path.join(ckpt_dir, "checkpoint_latest.pt"))

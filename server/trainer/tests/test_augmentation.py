@@ -1,0 +1,65 @@
+"""One transform per sample keeps image, labels and the 64x64 SAM embedding aligned."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnsam_trainer.augmentation import identity_theta, theta_for, warp, warp_labels
+
+
+def coordinate_maps(h: int, w: int, grid: int = 64):
+    """Image whose value is the normalized x (or y) position of each pixel centre, and the same function
+    sampled on the 64x64 grid that a SAM embedding of the whole slice covers."""
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    img_x = (xs + 0.5) / w
+    img_y = (ys + 0.5) / h
+    gy, gx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    emb = torch.stack([(gx + 0.5) / grid, (gy + 0.5) / grid, torch.ones(grid, grid)])
+    return torch.stack([img_x, img_y, torch.ones(h, w)]), emb
+
+
+def test_embedding_warp_matches_image_warp_at_the_decoder_grid():
+    h, w, patch = 90, 70, (48, 40)
+    img, emb = coordinate_maps(h, w)
+    rng = np.random.default_rng(0)
+    for s in (2, 4, 8):
+        for _ in range(5):
+            a = rng.uniform(-math.pi, math.pi)
+            sc = rng.uniform(0.7, 1.4)
+            mirror = np.diag([rng.choice([-1.0, 1.0]), rng.choice([-1.0, 1.0])])
+            m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ (sc * mirror)
+            theta = theta_for((rng.uniform(20, 70), rng.uniform(15, 55)), m, patch, (h, w))
+            wi = warp(img, theta, patch, "bilinear")
+            we = warp(emb, theta, (patch[0] // s, patch[1] // s), "bilinear")
+            # the stride-s grid samples the centres of s x s blocks of the patch; for a linear function the
+            # block mean equals the value at the centre, so both paths must agree wherever nothing was padded
+            pooled = F.avg_pool2d(wi[None], s)[0]
+            inside = (F.avg_pool2d(wi[2:3][None], s)[0, 0] > 0.999) & (we[2] > 0.999)
+            assert inside.float().mean() > 0.2
+            diff = (pooled[:2] - we[:2]).abs()[:, inside]
+            assert diff.max() < 1e-4, f"stride {s}: max misalignment {diff.max():.2e} (normalized units)"
+
+
+def test_a_half_pixel_shift_is_detected():
+    """The alignment check above fails for the align_corners=True convention (guards the test itself)."""
+    h, w, patch, s = 90, 70, (48, 40), 4
+    img, emb = coordinate_maps(h, w)
+    theta = identity_theta((10, 12), patch, (h, w))
+    wi = F.avg_pool2d(warp(img, theta, patch, "bilinear")[None], s)[0]
+    grid = F.affine_grid(theta[None], [1, 3, patch[0] // s, patch[1] // s], align_corners=True)
+    we = F.grid_sample(emb[None], grid, mode="bilinear", align_corners=True)[0]
+    assert (wi[:2] - we[:2]).abs().max() > 1e-3
+
+
+def test_identity_crop_copies_pixels_and_pads_labels_with_ignore():
+    label = torch.randint(0, 4, (20, 30), dtype=torch.uint8)
+    image = torch.randn(20, 30)
+    theta = identity_theta((5, -3), (16, 16), (20, 30))
+    wi = warp(image[None], theta, (16, 16), "bilinear")[0]
+    wl = warp_labels(label, theta, (16, 16), 255)
+    assert torch.allclose(wi[:15, 3:], image[5:20, 0:13], atol=1e-5)
+    assert torch.equal(wl[:15, 3:], label[5:20, 0:13].long())
+    assert (wl[:, :3] == 255).all() and (wl[15:] == 255).all()
+    assert wi[:, :3].abs().max() < 1e-5

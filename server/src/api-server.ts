@@ -37,9 +37,15 @@ export async function startApi(config: ServerConfig, log: Logger): Promise<ApiRu
   let redisWorkers: RedisWorkers | undefined;
   if (config.queue.backend === 'redis') {
     queue = new RedisQueue(store, config.queue.redisUrl!, log);
-    if (config.queue.runWorkers) redisWorkers = new RedisWorkers(config.queue.redisUrl!, handlers, workers, log);
+    if (config.queue.runWorkers)
+      redisWorkers = new RedisWorkers(config.queue.redisUrl!, handlers, workers, log);
   } else {
-    queue = new LocalQueue(store, handlers, { workers: config.queue.runWorkers ? workers : { train: 0, segment: 0 } }, log);
+    queue = new LocalQueue(
+      store,
+      handlers,
+      { workers: config.queue.runWorkers ? workers : { train: 0, segment: 0 } },
+      log,
+    );
   }
   try {
     await queue.start();
@@ -57,7 +63,8 @@ export async function startApi(config: ServerConfig, log: Logger): Promise<ApiRu
     version,
     forwardedTokens,
   };
-  if (config.auth.mode === 'none') log.warn('authentication is OFF (NNSAM_AUTH=none): local use on loopback only');
+  if (config.auth.mode === 'none')
+    log.warn('authentication is OFF (NNSAM_AUTH=none): local use on loopback only');
   else if (!config.auth.tokens.length && !config.auth.oidc && !store.tokens.list().length) {
     log.warn('no API token or OIDC issuer is configured: every request will be refused', {
       hint: 'create a token with `nnsam token create NAME` or set NNSAM_API_TOKENS / NNSAM_OIDC_ISSUER',
@@ -91,7 +98,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function serve(config: ServerConfig, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+export async function serve(
+  config: ServerConfig,
+  log: Logger,
+  options: ServeOptions = {},
+): Promise<RunningServer> {
   const api = await startApi(config, log);
   const app = express();
   app.disable('x-powered-by');
@@ -103,7 +114,9 @@ export async function serve(config: ServerConfig, log: Logger, options: ServeOpt
         plugins: nnsamPlugins(),
         dicomWebUpstream: config.dicomweb.url,
         apiBaseUrl: '/api',
-        ...(config.dicomweb.authorization ? { proxy: { headers: { authorization: config.dicomweb.authorization } } } : {}),
+        ...(config.dicomweb.authorization
+          ? { proxy: { headers: { authorization: config.dicomweb.authorization } } }
+          : {}),
       }),
     );
   }

@@ -5,7 +5,12 @@ import { ClassDef } from './projects.js';
 
 export const EncoderChoice = z.union([
   z.enum(['auto', 'none', 'mobilesam']),
-  z.string().regex(/^onnx:[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.onnx$/, 'onnx:<file name>.onnx of an encoder in the data directory\'s encoders folder'),
+  z
+    .string()
+    .regex(
+      /^onnx:[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.onnx$/,
+      "onnx:<file name>.onnx of an encoder in the data directory's encoders folder",
+    ),
 ]);
 
 export const TrainRequest = z
@@ -16,6 +21,8 @@ export const TrainRequest = z
       .positive()
       .max(24 * 60)
       .default(5),
+    /** Stop after this many iterations even within the budget (reproducible runs; default: budget only). */
+    maxIterations: z.number().int().positive().max(1_000_000).optional(),
     encoder: EncoderChoice.default('auto'),
     seed: z
       .number()

@@ -108,7 +108,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         { auth: 'none', host, data: dataDir, dicomweb: dicomWebUpstream },
         { ...process.env, ...options.api?.env },
       );
-      if (options.dicomWebHeaders?.authorization) config.dicomweb.authorization = options.dicomWebHeaders.authorization;
+      if (options.dicomWebHeaders?.authorization)
+        config.dicomweb.authorization = options.dicomWebHeaders.authorization;
       api = await startApi(config, log);
       stops.push(() => api!.close());
       api.mount(app);

@@ -3,7 +3,7 @@
  * The viewer (issue 8) mounts its own router beside /api on the same app.
  */
 import express, { type Express, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { z } from 'zod';
 
 import { createAuthenticator, type Principal } from './auth.js';
@@ -37,7 +37,8 @@ export function createApp(ctx: AppContext, app: Express = express()): Express {
     limit: ctx.config.limits.jobsPerMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: (req) => (req.res?.locals.principal as Principal | undefined)?.id ?? req.ip ?? 'unknown',
+    keyGenerator: (req) =>
+      (req.res?.locals.principal as Principal | undefined)?.id ?? ipKeyGenerator(req.ip ?? 'unknown'),
     handler: (_req, res) =>
       res.status(429).json({
         error: {

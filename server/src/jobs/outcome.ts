@@ -16,10 +16,11 @@ export type Ending = 'cancelled' | 'interrupted' | 'failed';
 export function recordFailure(
   store: Store,
   jobId: string,
-  error: unknown,
+  thrown: unknown,
   ending: Ending,
   log: Logger,
 ): void {
+  const error = fromSystemError(thrown);
   const body =
     ending === 'cancelled'
       ? { code: 'cancelled', message: 'The job was cancelled.' }

@@ -24,6 +24,7 @@ export const TrainJobPayload = z.object({
     .array(z.object({ id: Id, studyInstanceUID: Uid, seriesInstanceUID: Uid, source: StoredSourceSchema }))
     .min(1),
   minutes: z.number().positive(),
+  maxIterations: z.number().int().positive().optional(),
   encoder: EncoderChoice,
   seed: z.number().int().optional(),
 });

@@ -46,6 +46,7 @@ export class RedisQueue implements JobQueue {
   private readonly publisher: Redis;
   private readonly queues: Map<Job['kind'], Queue>;
   private readonly events: QueueEvents[] = [];
+  private readonly extra: Redis[] = [];
 
   constructor(
     private readonly store: Store,
@@ -59,7 +60,9 @@ export class RedisQueue implements JobQueue {
 
   async start(): Promise<void> {
     for (const kind of KINDS) {
-      const events = new QueueEvents(queueName(kind), { connection: connect(this.redisUrl) });
+      const connection = connect(this.redisUrl);
+      this.extra.push(connection);
+      const events = new QueueEvents(queueName(kind), { connection });
       events.on('progress', ({ jobId, data }) => this.onProgress(jobId, data as WireProgress));
       events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue as unknown));
       events.on('failed', ({ jobId, failedReason }) => {
@@ -100,8 +103,7 @@ export class RedisQueue implements JobQueue {
   async shutdown(): Promise<void> {
     await Promise.all(this.events.map((e) => e.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
-    this.connection.disconnect();
-    this.publisher.disconnect();
+    for (const c of [this.connection, this.publisher, ...this.extra]) c.disconnect();
   }
 
   /** After a restart of the API server: resubmit queued jobs Redis lost, and settle jobs that ended meanwhile. */
@@ -145,6 +147,7 @@ export class RedisQueue implements JobQueue {
 export class RedisWorkers {
   private readonly workers: Worker[] = [];
   private readonly running = new Map<string, AbortController>();
+  private readonly connections: Redis[] = [];
   private subscriber: Redis | undefined;
   private stopping = false;
 
@@ -163,8 +166,10 @@ export class RedisWorkers {
     );
     for (const kind of KINDS) {
       if (this.concurrency[kind] < 1) continue;
+      const connection = connect(this.redisUrl);
+      this.connections.push(connection);
       const worker = new Worker<WireJob, WireResult>(queueName(kind), (job) => this.process(kind, job), {
-        connection: connect(this.redisUrl),
+        connection,
         concurrency: this.concurrency[kind],
         // training holds a job for minutes: renew the lock well within BullMQ's stall check
         lockDuration: 60_000,
@@ -183,6 +188,7 @@ export class RedisWorkers {
     for (const c of this.running.values()) c.abort(new Error('shutdown'));
     await Promise.all(this.workers.map((w) => w.close()));
     this.subscriber?.disconnect();
+    for (const c of this.connections) c.disconnect();
   }
 
   private async process(kind: Job['kind'], job: BullJob<WireJob, WireResult>): Promise<WireResult> {

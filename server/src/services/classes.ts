@@ -5,8 +5,14 @@ import type { ClassesJson } from '../dicom/index.js';
 export function classesJson(classes: ClassDef[]): ClassesJson {
   const out: ClassesJson = {};
   for (const c of classes) {
-    const code = c.category || c.type ? { ...(c.category ? { category: c.category } : {}), ...(c.type ? { type: c.type } : {}) } : undefined;
-    out[String(c.value)] = c.color || code ? { name: c.name, ...(c.color ? { color: c.color } : {}), ...(code ? { code } : {}) } : c.name;
+    const code =
+      c.category || c.type
+        ? { ...(c.category ? { category: c.category } : {}), ...(c.type ? { type: c.type } : {}) }
+        : undefined;
+    out[String(c.value)] =
+      c.color || code
+        ? { name: c.name, ...(c.color ? { color: c.color } : {}), ...(code ? { code } : {}) }
+        : c.name;
   }
   return out;
 }

@@ -37,10 +37,14 @@ export class ServiceEnv {
   pacs(jobId?: string): DicomwebClient {
     const token = jobId ? this.forwardedTokens.get(jobId) : undefined;
     if (this.config.dicomweb.forwardViewerToken && jobId && !token) {
-      throw new NnsamError('token_unavailable', 'The viewer token this job should forward to the PACS is no longer available.', {
-        status: 401,
-        hint: 'The server restarted since the job was created: start the job again from the viewer.',
-      });
+      throw new NnsamError(
+        'token_unavailable',
+        'The viewer token this job should forward to the PACS is no longer available.',
+        {
+          status: 401,
+          hint: 'The server restarted since the job was created: start the job again from the viewer.',
+        },
+      );
     }
     return pacsClient(this.config, this.log, token);
   }

@@ -36,18 +36,26 @@ export async function labelsOf(
     try {
       payload = JSON.parse(await readFile(source.file, 'utf8'));
     } catch (e) {
-      throw new NnsamError('example_missing', `The stored labelmap ${source.file} cannot be read: ${(e as Error).message}`, {
-        status: 500,
-        hint: 'Remove the example and add the labelled slices again.',
-      });
+      throw new NnsamError(
+        'example_missing',
+        `The stored labelmap ${source.file} cannot be read: ${(e as Error).message}`,
+        {
+          status: 500,
+          hint: 'Remove the example and add the labelled slices again.',
+        },
+      );
     }
     const { labels, labelledSlices } = labelmapToVolume(payload, series);
     checkValues(labels.data, classes, 'The labelmap');
     return { labels, labelledSlices };
   }
-  const segs = await client.retrieveSeries(studyInstanceUID, source.segSeriesInstanceUID, { transferSyntax: '*' });
+  const segs = await client.retrieveSeries(studyInstanceUID, source.segSeriesInstanceUID, {
+    transferSyntax: '*',
+  });
   if (!segs.length) {
-    throw new NnsamError('seg_not_found', `The PACS has no SEG series ${source.segSeriesInstanceUID}.`, { status: 404 });
+    throw new NnsamError('seg_not_found', `The PACS has no SEG series ${source.segSeriesInstanceUID}.`, {
+      status: 404,
+    });
   }
   const read = await readSeg(segs[0]!, series);
   const map = segmentMap(
@@ -63,12 +71,18 @@ export async function labelsOf(
     labelledSlices = source.labelledSOPInstanceUIDs.map((uid: string) => {
       const k = index.get(uid);
       if (k === undefined) {
-        throw new NnsamError('label_on_wrong_series', `Slice ${uid} is not an image of series ${series.meta.seriesInstanceUID}.`);
+        throw new NnsamError(
+          'label_on_wrong_series',
+          `Slice ${uid} is not an image of series ${series.meta.seriesInstanceUID}.`,
+        );
       }
       return k;
     });
   }
-  return { labels: { geometry: read.labels.geometry, data }, labelledSlices: [...new Set(labelledSlices)].sort((a, b) => a - b) };
+  return {
+    labels: { geometry: read.labels.geometry, data },
+    labelledSlices: [...new Set(labelledSlices)].sort((a, b) => a - b),
+  };
 }
 
 /** SEG segment number -> class value: the explicit map, else by name (case-insensitive), else by number. */
@@ -81,16 +95,24 @@ function segmentMap(
   const values = new Set(classes.map((c) => c.value));
   const map = new Map<number, number>();
   for (const s of segments) {
-    const value = explicit?.[String(s.number)] ?? byName.get(s.label.toLowerCase()) ?? (values.has(s.number) ? s.number : undefined);
+    const value =
+      explicit?.[String(s.number)] ??
+      byName.get(s.label.toLowerCase()) ??
+      (values.has(s.number) ? s.number : undefined);
     if (value === undefined) {
       throw new NnsamError(
         'unknown_segment',
         `SEG segment ${s.number} ("${s.label}") matches no class of the project (${classes.map((c) => `${c.value} ${c.name}`).join(', ')}).`,
-        { hint: 'Name the segment like a project class, or pass segmentMap {"<segment number>": <class value>}.' },
+        {
+          hint: 'Name the segment like a project class, or pass segmentMap {"<segment number>": <class value>}.',
+        },
       );
     }
     if (value !== 0 && !values.has(value)) {
-      throw new NnsamError('unknown_class', `segmentMap sends segment ${s.number} to class ${value}, which the project does not have.`);
+      throw new NnsamError(
+        'unknown_class',
+        `segmentMap sends segment ${s.number} to class ${value}, which the project does not have.`,
+      );
     }
     map.set(s.number, value);
   }
@@ -103,16 +125,21 @@ function checkValues(data: Uint8Array, classes: ClassDef[], what: string): void 
   for (const v of data) seen.add(v);
   const unknown = [...seen].filter((v) => !allowed.has(v));
   if (unknown.length) {
-    throw new NnsamError('unknown_class', `${what} uses label values ${unknown.join(', ')}, which are not classes of the project.`, {
-      hint: `The project's classes are ${classes.map((c) => `${c.value} = ${c.name}`).join(', ')}.`,
-    });
+    throw new NnsamError(
+      'unknown_class',
+      `${what} uses label values ${unknown.join(', ')}, which are not classes of the project.`,
+      {
+        hint: `The project's classes are ${classes.map((c) => `${c.value} = ${c.name}`).join(', ')}.`,
+      },
+    );
   }
 }
 
 function presentValues(labels: Volume<Uint8Array>, slices: number[]): number[] {
   const [nx, ny] = labels.geometry.dims;
   const seen = new Set<number>();
-  for (const k of slices) for (const v of labels.data.subarray(k * nx * ny, (k + 1) * nx * ny)) if (v) seen.add(v);
+  for (const k of slices)
+    for (const v of labels.data.subarray(k * nx * ny, (k + 1) * nx * ny)) if (v) seen.add(v);
   return [...seen].sort((a, b) => a - b);
 }
 
@@ -147,8 +174,15 @@ export async function addExample(
     source = { kind: 'seg', ...rest };
   }
   try {
-    const read = await labelsOf(tmp ? { kind: 'labelmap', file: tmp } : source, series, project.classes, client, studyInstanceUID);
-    if (!read.labelledSlices.length) throw new NnsamError('no_labelled_slices', 'The labels cover no slice of the series.');
+    const read = await labelsOf(
+      tmp ? { kind: 'labelmap', file: tmp } : source,
+      series,
+      project.classes,
+      client,
+      studyInstanceUID,
+    );
+    if (!read.labelledSlices.length)
+      throw new NnsamError('no_labelled_slices', 'The labels cover no slice of the series.');
     if (tmp) await rename(tmp, (source as { file: string }).file);
     return store.examples.create({
       id,

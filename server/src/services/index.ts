@@ -33,7 +33,8 @@ export function createJobHandlers(env: ServiceEnv): JobHandlers {
 export function createServices(env: ServiceEnv, store: Store): ServerServices {
   let environment: Promise<{ cuda: boolean; devices: string[] }> | undefined;
   return {
-    addExample: (project, input, authorization) => addExample(store, env.pacsForRequest(authorization), project, input),
+    addExample: (project, input, authorization) =>
+      addExample(store, env.pacsForRequest(authorization), project, input),
     removeExampleFiles,
     async info(): Promise<Info> {
       environment ??= trainerEnvironment().catch(() => ({ cuda: false, devices: [] }));
@@ -50,7 +51,9 @@ export function createServices(env: ServiceEnv, store: Store): ServerServices {
             description: 'frozen MobileSAM image encoder (nnSAM)',
             ...(mobileSam.configured
               ? {}
-              : { hint: 'Set NNSAM_MOBILESAM_CHECKPOINT (mobile_sam.pt) or NNSAM_MOBILESAM_ONNX; see docs/encoders.md.' }),
+              : {
+                  hint: 'Set NNSAM_MOBILESAM_CHECKPOINT (mobile_sam.pt) or NNSAM_MOBILESAM_ONNX; see docs/encoders.md.',
+                }),
           },
         ],
         mobileSam,

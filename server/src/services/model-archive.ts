@@ -31,14 +31,22 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export async function exportModelArchive(store: Store, model: Model): Promise<Readable> {
   const dir = store.modelDir(model.id);
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
-  const entries = await Promise.all(names.map(async (name) => ({ name, data: await readFile(join(dir, name)) })));
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
+  const entries = await Promise.all(
+    names.map(async (name) => ({ name, data: await readFile(join(dir, name)) })),
+  );
   const manifest = {
     format: ARCHIVE_FORMAT,
     model,
     files: Object.fromEntries(entries.map((e) => [e.name, { sha256: sha256(e.data), bytes: e.data.length }])),
   };
-  const tar = writeTar([{ name: MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2)) }, ...entries]);
+  const tar = writeTar([
+    { name: MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2)) },
+    ...entries,
+  ]);
   return Readable.from([gzipSync(tar)]);
 }
 
@@ -68,21 +76,29 @@ export async function importModelArchive(
   }
   const format = (raw as { format?: unknown })?.format;
   if (typeof format === 'number' && format > ARCHIVE_FORMAT) {
-    throw new NnsamError('archive_too_new', `The archive has format ${format}; this server reads format ${ARCHIVE_FORMAT}.`, {
-      hint: 'Upgrade this nnSAM server to import it.',
-    });
+    throw new NnsamError(
+      'archive_too_new',
+      `The archive has format ${format}; this server reads format ${ARCHIVE_FORMAT}.`,
+      {
+        hint: 'Upgrade this nnSAM server to import it.',
+      },
+    );
   }
   const parsed = Manifest.safeParse(raw);
-  if (!parsed.success) throw invalid(`${MANIFEST} does not describe a model (${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw invalid(`${MANIFEST} does not describe a model (${parsed.error.issues[0]?.message})`);
   const manifest = parsed.data;
   const files = entries.filter((e) => e.name !== MANIFEST);
   const listed = Object.keys(manifest.files).sort();
   const present = files.map((f) => f.name).sort();
   if (listed.join('\n') !== present.join('\n')) {
-    throw invalid(`its files (${present.join(', ')}) are not the ones its manifest lists (${listed.join(', ')})`);
+    throw invalid(
+      `its files (${present.join(', ')}) are not the ones its manifest lists (${listed.join(', ')})`,
+    );
   }
   for (const f of files) {
-    if (sha256(f.data) !== manifest.files[f.name]!.sha256) throw invalid(`${f.name} is corrupt (checksum mismatch)`);
+    if (sha256(f.data) !== manifest.files[f.name]!.sha256)
+      throw invalid(`${f.name} is corrupt (checksum mismatch)`);
   }
 
   const id = newId('mdl');

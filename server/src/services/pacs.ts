@@ -8,7 +8,9 @@ import type { Logger } from '../util/logger.js';
  */
 export function pacsClient(config: ServerConfig, log: Logger, viewerAuthorization?: string): DicomwebClient {
   const authorization =
-    config.dicomweb.forwardViewerToken && viewerAuthorization ? viewerAuthorization : config.dicomweb.authorization;
+    config.dicomweb.forwardViewerToken && viewerAuthorization
+      ? viewerAuthorization
+      : config.dicomweb.authorization;
   return new DicomwebClient({
     url: config.dicomweb.url,
     ...(authorization ? { authorization } : {}),

@@ -49,7 +49,11 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
     segSeriesInstanceUID: seg.seriesInstanceUID,
     segSOPInstanceUID: seg.sopInstanceUID,
     stored: false,
-    segments: record.classes.map((c) => ({ number: c.value, label: c.name, voxels: voxels.get(c.value) ?? 0 })),
+    segments: record.classes.map((c) => ({
+      number: c.value,
+      label: c.name,
+      voxels: voxels.get(c.value) ?? 0,
+    })),
   };
   if (payload.returnSeg) {
     const file = env.resultFile(ctx.jobId);

@@ -23,9 +23,22 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
   let modality: string | undefined;
   for (const [n, ex] of payload.examples.entries()) {
     ctx.signal.throwIfAborted();
-    ctx.progress({ stage: 'fetching', done: n, total: payload.examples.length, message: 'loading training series' });
-    const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, { logger: ctx.log });
-    const { labels, labelledSlices } = await labelsOf(ex.source, series, payload.classes, client, ex.studyInstanceUID);
+    ctx.progress({
+      stage: 'fetching',
+      done: n,
+      total: payload.examples.length,
+      message: 'loading training series',
+    });
+    const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, {
+      logger: ctx.log,
+    });
+    const { labels, labelledSlices } = await labelsOf(
+      ex.source,
+      series,
+      payload.classes,
+      client,
+      ex.studyInstanceUID,
+    );
     if (modality && modality !== series.meta.modality) {
       throw new NnsamError(
         'mixed_modalities',
@@ -47,6 +60,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
     outDir,
     encoder: env.encoderSpec(payload.encoder),
     minutes: payload.minutes,
+    ...(payload.maxIterations ? { maxIterations: payload.maxIterations } : {}),
     ...(payload.seed !== undefined ? { seed: payload.seed } : {}),
     ...(modality ? { modality } : {}),
     device: env.config.engine.device,

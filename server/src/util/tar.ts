@@ -52,7 +52,13 @@ export function readTar(buf: Buffer, limits: { maxEntries?: number } = {}): TarE
     if (header.every((b) => b === 0)) return entries;
     let sum = 0;
     for (let n = 0; n < BLOCK; n++) sum += n >= 148 && n < 156 ? 32 : header[n]!;
-    const stored = parseInt(header.toString('ascii', 148, 156).replace(/[\0 ]+$/, '').trim(), 8);
+    const stored = parseInt(
+      header
+        .toString('ascii', 148, 156)
+        .replace(/[\0 ]+$/, '')
+        .trim(),
+      8,
+    );
     if (stored !== sum) throw bad(`header checksum mismatch at byte ${pos}`);
     const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '');
     const type = String.fromCharCode(header[156] || 48);

@@ -32,7 +32,10 @@ export function registerDemo(program: Command): void {
     .description('start Orthanc, the server and the viewer with a demo study, all on loopback')
     .option('--check', 'start everything, verify it answers, stop and exit (used by the tests)')
     .option('--dir <path>', 'folder for the demo Orthanc database (default: a temporary one)')
-    .option('--data <path>', 'data folder of the nnSAM API: database, models (default: .data/demo in the repository)')
+    .option(
+      '--data <path>',
+      'data folder of the nnSAM API: database, models (default: .data/demo in the repository)',
+    )
     .option('--host <address>', 'address the viewer listens on', process.env.NNSAM_HOST ?? '127.0.0.1')
     .option('--port <n>', 'port the viewer listens on (0: any free port)', process.env.NNSAM_PORT ?? '8900')
     .option(

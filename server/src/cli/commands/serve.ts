@@ -41,9 +41,13 @@ export function registerServe(program: Command): void {
     const config = loadConfig(opts);
     const viewer = opts.viewer && existsSync(join(ohifDistDir(), 'index.html'));
     const running = await serve(config, log, { viewer });
-    console.log(`nnSAM server listening on ${running.url} (API: ${running.url}/api, OpenAPI: ${running.url}/api/openapi.json)`);
+    console.log(
+      `nnSAM server listening on ${running.url} (API: ${running.url}/api, OpenAPI: ${running.url}/api/openapi.json)`,
+    );
     if (viewer) console.log(`OHIF viewer: ${running.url}/`);
-    console.log(`data: ${config.dataDir}; DICOMweb: ${config.dicomweb.url}; auth: ${config.auth.mode}; queue: ${config.queue.backend}`);
+    console.log(
+      `data: ${config.dataDir}; DICOMweb: ${config.dicomweb.url}; auth: ${config.auth.mode}; queue: ${config.queue.backend}`,
+    );
     const signal = await untilSignal();
     log.info('shutting down', { signal });
     await running.close();
@@ -52,7 +56,9 @@ export function registerServe(program: Command): void {
 
 export function registerWorker(program: Command): void {
   serverFlags(
-    program.command('worker').description('run training and segmentation jobs from the Redis queue (a GPU host, say)'),
+    program
+      .command('worker')
+      .description('run training and segmentation jobs from the Redis queue (a GPU host, say)'),
   ).action(async (opts: ConfigFlags) => {
     const config = loadConfig({ ...opts, queue: 'redis' });
     const env = new ServiceEnv(config, log);
@@ -78,7 +84,8 @@ export function registerToken(program: Command): void {
     .description('create a token; it is printed once and never stored in clear')
     .option('--data <dir>', 'data directory (env NNSAM_DATA)')
     .action((name: string, opts: { data?: string }) => {
-      if (!/^[\w .@-]{1,64}$/.test(name)) throw new NnsamError('invalid_name', 'Token names are 1-64 letters, digits, spaces, . @ _ -');
+      if (!/^[\w .@-]{1,64}$/.test(name))
+        throw new NnsamError('invalid_name', 'Token names are 1-64 letters, digits, spaces, . @ _ -');
       const store = open(opts.data);
       const { token: value, info } = store.tokens.create(name);
       store.close();
@@ -90,7 +97,8 @@ export function registerToken(program: Command): void {
     .option('--data <dir>', 'data directory (env NNSAM_DATA)')
     .action((opts: { data?: string }) => {
       const store = open(opts.data);
-      for (const t of store.tokens.list()) console.log(`${t.id}\t${t.name}\tcreated ${t.createdAt}\tlast used ${t.lastUsedAt ?? 'never'}`);
+      for (const t of store.tokens.list())
+        console.log(`${t.id}\t${t.name}\tcreated ${t.createdAt}\tlast used ${t.lastUsedAt ?? 'never'}`);
       store.close();
     });
   token

@@ -36,7 +36,10 @@ export function jobRoutes(ctx: AppContext): RouteSpec[] {
             },
           );
         }
-        const payload = SegmentJobPayload.parse({ ...body, model: { name: model.name, encoder: model.encoder, classes: model.classes } });
+        const payload = SegmentJobPayload.parse({
+          ...body,
+          model: { name: model.name, encoder: model.encoder, classes: model.classes },
+        });
         const job = store.jobs.create('segment', payload, { modelId: body.modelId });
         if (ctx.config.dicomweb.forwardViewerToken && authorization)
           ctx.forwardedTokens.set(job.id, authorization);

@@ -136,6 +136,7 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
             source: e.source,
           })),
           minutes: body.minutes,
+          maxIterations: body.maxIterations,
           encoder: body.encoder,
           seed: body.seed,
         });

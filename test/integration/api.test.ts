@@ -221,13 +221,8 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
       const series = await loadSeriesFromDicomweb(client, target.studyInstanceUID, target.seriesInstanceUID);
       const read = await readSeg(stored!, series);
       const dices = [1, 2, 3].map((value) => dice(read.labels.data as Uint8Array, target.labels.data, value));
-      console.log(
-        'phantom Dice per class',
-        dices,
-        'model metrics',
-        JSON.stringify((await stack.call('GET', `/api/models/${modelId}`)).body.metrics),
-      );
-      for (const d of dices) expect(d).toBeGreaterThan(0.5);
+      // measured 0.85 / 0.93 / 0.99 (80 iterations, CPU); the margin absorbs seeds and thread timing
+      for (const d of dices) expect(d).toBeGreaterThan(0.7);
     },
   );
 
@@ -259,11 +254,17 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
   );
 
   it(
-    'loses nothing across a restart mid-queue: the running job is interrupted and retried, queued ones resume',
+    'loses nothing across a restart mid-queue: training is interrupted and can be retried, queued jobs resume',
     { timeout: 400_000 },
     async () => {
-      const ask = () =>
-        stack.call('POST', '/api/segment', {
+      // no segment workers: segment jobs stay queued while a training job runs
+      await stack.restart({ NNSAM_SEGMENT_WORKERS: '0' });
+      const training = (
+        await stack.call('POST', `/api/projects/${projectId}/train`, { minutes: 10, encoder: 'none' })
+      ).body;
+      const queued: string[] = [];
+      for (let n = 0; n < 2; n++) {
+        const r = await stack.call('POST', '/api/segment', {
           modelId,
           studyInstanceUID: target.studyInstanceUID,
           seriesInstanceUID: target.seriesInstanceUID,
@@ -271,18 +272,30 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
           returnSeg: true,
           tta: false,
         });
-      const jobs = [(await ask()).body.id, (await ask()).body.id, (await ask()).body.id];
-      await waitForJob(stack, jobs[0]!, ['running', 'succeeded']);
-      await stack.restart();
-      const after = await Promise.all(
-        jobs.map(async (id) => (await stack.call('GET', `/api/jobs/${id}`)).body),
-      );
-      for (const j of after) expect(['interrupted', 'queued', 'running', 'succeeded']).toContain(j.state);
-      for (const j of after.filter((j) => j.state === 'interrupted')) {
-        expect((await stack.call('POST', `/api/jobs/${j.id}/retry`)).status).toBe(202);
+        queued.push(r.body.id as string);
       }
-      for (const id of jobs)
+      const deadline = Date.now() + 120_000;
+      while (
+        Date.now() < deadline &&
+        (await stack.call('GET', `/api/jobs/${training.id}`)).body.progress?.stage !== 'training'
+      ) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      for (const id of queued) expect((await stack.call('GET', `/api/jobs/${id}`)).body.state).toBe('queued');
+
+      await stack.restart();
+      const interrupted = (await stack.call('GET', `/api/jobs/${training.id}`)).body;
+      expect(interrupted).toMatchObject({ state: 'interrupted', error: { code: 'interrupted' } });
+      expect(existsSync(join(stack.dataDir, 'models', training.modelId))).toBe(false);
+      for (const id of queued)
         expect((await waitForJob(stack, id, ['succeeded', 'failed'])).state).toBe('succeeded');
+
+      const retried = await stack.call('POST', `/api/jobs/${training.id}/retry`);
+      expect(retried.status).toBe(202);
+      await waitForJob(stack, training.id, ['running']);
+      await stack.call('POST', `/api/jobs/${training.id}/cancel`);
+      const final = await waitForJob(stack, training.id, ['cancelled', 'failed', 'succeeded'], 60_000);
+      expect(final).toMatchObject({ state: 'cancelled', attempts: 2 });
     },
   );
 

@@ -1,82 +1,8 @@
-"""Synthetic training folders in the format Node writes (docs/engine.md), with a tiny network."""
+"""Fixtures of the trainer tests (helpers live in synthetic.py, importable by name from any test)."""
 
-from __future__ import annotations
-
-import json
-import os
-
-import numpy as np
 import pytest
 
-TINY_NETWORK = {
-    "patchSize": [32, 32],
-    "batchSize": 2,
-    "featuresPerStage": [8, 16, 32],
-    "kernelSizes": [[3, 3], [3, 3], [3, 3]],
-    "strides": [[1, 1], [2, 2], [2, 2]],
-    "nConvEncoder": [2, 2, 2],
-    "nConvDecoder": [2, 2],
-    "divisibleBy": [4, 4],
-}
-
-
-def make_plan(embedding: bool, stage: int = 1) -> dict:
-    plan = {
-        "version": 1,
-        "network": dict(TINY_NETWORK),
-        "embedding": None,
-        "training": {"optimizer": "AdamW", "initialLr": 1e-3, "weightDecay": 3e-5, "momentum": 0.99,
-                     "oversampleForeground": 0.33},
-    }
-    if embedding:
-        s = 2**stage
-        plan["embedding"] = {"encoder": "test:0000", "channels": 8, "grid": [64, 64], "stage": stage,
-                             "stride": [s, s]}
-    return plan
-
-
-def synthetic_slice(rng: np.random.Generator, h: int = 40, w: int = 36):
-    """A bright disk (class 1) and a dark square (class 2) on noise: easy to learn, not trivial to fake."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    cy, cx, r = rng.uniform(10, h - 10), rng.uniform(10, w - 10), rng.uniform(4, 7)
-    label = np.zeros((h, w), np.uint8)
-    label[(yy - cy) ** 2 + (xx - cx) ** 2 < r**2] = 1
-    sy, sx = int(rng.integers(2, h - 8)), int(rng.integers(2, w - 8))
-    label[sy:sy + 6, sx:sx + 6][label[sy:sy + 6, sx:sx + 6] == 0] = 2
-    image = rng.normal(0, 0.3, (h, w)).astype(np.float32)
-    image[label == 1] += 2.0
-    image[label == 2] -= 2.0
-    return image, label
-
-
-def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool = False, seed: int = 0,
-                 stage: int = 1) -> str:
-    rng = np.random.default_rng(seed)
-    os.makedirs(os.path.join(folder, "slices"), exist_ok=True)
-    plan = make_plan(embedding, stage)
-    entries = []
-    for n in range(n_train + n_val):
-        image, label = synthetic_slice(rng)
-        sid = f"s{n}"
-        np.save(os.path.join(folder, "slices", f"{sid}_image.npy"), image)
-        np.save(os.path.join(folder, "slices", f"{sid}_label.npy"), label)
-        entry = {"id": sid, "split": "train" if n < n_train else "val", "shape": list(image.shape),
-                 "image": f"slices/{sid}_image.npy", "label": f"slices/{sid}_label.npy"}
-        if embedding:
-            # a smooth stand-in for a SAM embedding: the label map, low-passed to 64x64, plus noise channels
-            from scipy.ndimage import zoom
-            emb = rng.normal(0, 0.1, (8, 64, 64)).astype(np.float32)
-            emb[0] += zoom((label == 1).astype(np.float32), (64 / image.shape[0], 64 / image.shape[1]), order=1)
-            np.save(os.path.join(folder, "slices", f"{sid}_embedding.npy"), emb.astype(np.float16))
-            entry["embedding"] = f"slices/{sid}_embedding.npy"
-        entries.append(entry)
-    with open(os.path.join(folder, "plan.json"), "w") as f:
-        json.dump(plan, f)
-    meta = {"format": 1, "numClasses": 3, "classes": {"1": "disk", "2": "square"}, "ignoreValue": 255,
-            "embedding": {"channels": 8, "grid": [64, 64]} if embedding else None, "slices": entries}
-    with open(os.path.join(folder, "dataset.json"), "w") as f:
-        json.dump(meta, f)
-    return folder
+from synthetic import write_folder
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import make_plan
+from synthetic import make_plan
 
 from nnsam_trainer.network import build_network, stage_strides
 

@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import write_folder
+from synthetic import write_folder
 
 from nnsam_trainer.augmentation import whole_slice_inputs
 from nnsam_trainer.data import load_dataset

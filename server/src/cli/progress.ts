@@ -29,7 +29,7 @@ export function createProgressPrinter(options: {
 
   const show = (text: string, important = false) => {
     if (tty) {
-      const cols = stream.columns ?? 100;
+      const cols = stream.columns || 100;
       stream.write('\r' + text.slice(0, cols - 1).padEnd(Math.min(lastLine.length, cols - 1)));
       lastLine = text;
       if (important) {

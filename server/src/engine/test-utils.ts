@@ -3,9 +3,17 @@
  * (no weights can be downloaded here, so tests build the encoders they need).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { trainerDir, trainerPython } from '../util/paths.js';
+import { sharedDataDir, trainerDir, trainerPython } from '../util/paths.js';
+import { readNifti } from '../volume/nifti.js';
 import type { Geometry, Volume } from '../volume/types.js';
+import { diceCounts, diceOf } from './inference/postprocess.js';
+import { predictVolume } from './inference/predict.js';
+import type { LoadedModel } from './model.js';
+import { seededRandom, shuffled } from './numeric.js';
+import type { TrainingCase } from './types.js';
 
 export function geometry(
   dims: [number, number, number],
@@ -99,4 +107,59 @@ torch.onnx.export(m, (torch.zeros(1, 3, 1024, 1024),), sys.argv[1], input_names=
 `,
     [path, String(outChannels), String(grid)],
   );
+}
+
+/**
+ * ACDC few-shot protocol (../shared/data/README.md): draw `volumes` training volumes with a fixed seed and,
+ * in each, `perVolume` labelled slices among those that show the heart; every other slice is unlabelled.
+ */
+export async function acdcFewShot(seed: number, volumes: number, perVolume: number): Promise<TrainingCase[]> {
+  const dir = sharedDataDir('acdc');
+  const splits = JSON.parse(readFileSync(join(dir, 'splits.json'), 'utf8')) as { train: string[] };
+  const random = seededRandom(seed);
+  const cases: TrainingCase[] = [];
+  for (const name of shuffled(splits.train, random).slice(0, volumes)) {
+    const image = await readNifti(join(dir, 'imagesTr', `${name}.nii.gz`));
+    const labels = await readNifti(join(dir, 'labelsTr', `${name}.nii.gz`));
+    const [nx, ny, nz] = labels.geometry.dims;
+    const withHeart = [...Array(nz).keys()].filter((k) =>
+      labels.data.subarray(k * nx * ny, (k + 1) * nx * ny).some((v) => v > 0),
+    );
+    const labelledSlices = shuffled(withHeart, random)
+      .slice(0, perVolume)
+      .sort((a, b) => a - b);
+    cases.push({ image, labels, labelledSlices, name });
+  }
+  return cases;
+}
+
+/** Dice per class (1..3) and mean over every slice of the first `count` ACDC validation volumes. */
+export async function acdcValidationDice(
+  model: LoadedModel,
+  count: number,
+  options: { tta?: boolean } = {},
+): Promise<{ perClass: Record<string, number>; mean: number; slices: number; seconds: number }> {
+  const dir = sharedDataDir('acdc');
+  const names = (JSON.parse(readFileSync(join(dir, 'splits.json'), 'utf8')) as { val: string[] }).val.slice(
+    0,
+    count,
+  );
+  const totals = new Map<number, [number, number]>([1, 2, 3].map((c) => [c, [0, 0]]));
+  let slices = 0;
+  let seconds = 0;
+  for (const name of names) {
+    const image = await readNifti(join(dir, 'imagesVal', `${name}.nii.gz`));
+    const labels = await readNifti(join(dir, 'labelsVal', `${name}.nii.gz`));
+    const t0 = performance.now();
+    const pred = await predictVolume(model, image, { tta: options.tta ?? true });
+    seconds += (performance.now() - t0) / 1000;
+    slices += image.geometry.dims[2];
+    for (const [c, [num, den]] of diceCounts(pred.data, labels.data, [1, 2, 3], [[0, pred.data.length]])) {
+      totals.get(c)![0] += num;
+      totals.get(c)![1] += den;
+    }
+  }
+  const perClass = Object.fromEntries([...totals].map(([c, counts]) => [String(c), diceOf(counts) ?? 0]));
+  const mean = (perClass['1']! + perClass['2']! + perClass['3']!) / 3;
+  return { perClass, mean, slices, seconds };
 }

@@ -13,6 +13,10 @@ import { loadModel } from './model.js';
 import { acdcFewShot, acdcValidationDice } from './test-utils.js';
 import { trainModel } from './training/train.js';
 
+const ITERATIONS = 150;
+const LV_MIN = 0;
+const MEAN_MIN = 0;
+
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-acdc-none-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

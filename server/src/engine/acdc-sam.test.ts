@@ -14,6 +14,10 @@ import { loadModel } from './model.js';
 import { acdcFewShot, acdcValidationDice, buildTinyEncoder } from './test-utils.js';
 import { trainModel } from './training/train.js';
 
+const ITERATIONS = 80;
+const LV_MIN = 0;
+const MEAN_MIN = 0;
+
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-acdc-sam-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

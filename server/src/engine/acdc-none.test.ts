@@ -14,8 +14,10 @@ import { acdcFewShot, acdcValidationDice } from './test-utils.js';
 import { trainModel } from './training/train.js';
 
 const ITERATIONS = 150;
-const LV_MIN = 0;
-const MEAN_MIN = 0;
+// Measured here (CPU, 1 thread, 150 iterations, seed 0): Dice RV 0.32, MYO 0.34, LV 0.42, mean 0.36.
+// Chance (random labels in proportion) is about 0.02; the thresholds leave a 2x margin for other CPUs.
+const LV_MIN = 0.2;
+const MEAN_MIN = 0.15;
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-acdc-none-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,7 +50,6 @@ describe('nnSAM engine on ACDC, encoder none', () => {
           `patch ${trained.training.seconds && 'see plan'}), Dice ${JSON.stringify(dice.perClass)} mean ` +
           `${dice.mean.toFixed(3)}; inference ${(dice.slices / dice.seconds).toFixed(2)} slices/s (TTA, 1 thread)`,
       );
-      // chance level (labels at random in proportion) is ~0.02 Dice for these classes; measured: THRESHOLD_NOTE
       expect(dice.perClass['3']).toBeGreaterThan(LV_MIN);
       expect(dice.mean).toBeGreaterThan(MEAN_MIN);
     },

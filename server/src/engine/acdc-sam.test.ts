@@ -15,8 +15,10 @@ import { acdcFewShot, acdcValidationDice, buildTinyEncoder } from './test-utils.
 import { trainModel } from './training/train.js';
 
 const ITERATIONS = 80;
-const LV_MIN = 0;
-const MEAN_MIN = 0;
+// Measured here (CPU, 1 thread, 80 iterations, seed 0, a random tiny encoder that carries no knowledge):
+// Dice RV 0.21, MYO 0.38, LV 0.26, mean 0.28; chance is about 0.02.
+const LV_MIN = 0.1;
+const MEAN_MIN = 0.1;
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-acdc-sam-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -56,8 +58,8 @@ describe('nnSAM engine on ACDC, ONNX SAM encoder', () => {
           `${JSON.stringify(dice.perClass)} mean ${dice.mean.toFixed(3)}; postprocessing ` +
           `${JSON.stringify(trained.postprocessing)}; inference ${(dice.slices / dice.seconds).toFixed(2)} slices/s`,
       );
-      // measured: THRESHOLD_NOTE
       expect(dice.perClass['3']).toBeGreaterThan(LV_MIN);
+      expect(dice.mean).toBeGreaterThan(MEAN_MIN);
     },
   );
 });

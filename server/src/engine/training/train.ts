@@ -276,6 +276,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   }
 }
 
+/** Held-out labelled slices needed before post-processing is decided at all, and the Dice gain it must show. */
+const MIN_POSTPROCESSING_SLICES = 2;
+const MIN_POSTPROCESSING_GAIN = 0.02;
+
 async function decidePostprocessing(
   model: LoadedModel,
   cases: TrainingCase[],
@@ -320,11 +324,15 @@ async function decidePostprocessing(
   }
   const dicePerClass: Record<string, { before: number | null; after: number | null }> = {};
   const keep: number[] = [];
+  // nnU-Net keeps the largest component when it helps on five folds of whole volumes; here the evidence is
+  // a few held-out slices, so demand a clear gain on at least two of them. With one slice, a 3D component
+  // filter that looked harmless erased the left ventricle of every ACDC validation volume (docs/engine.md).
+  const enough = val.size >= MIN_POSTPROCESSING_SLICES;
   for (const cls of classes) {
     const b = diceOf(before.get(cls)!);
     const a = diceOf(after.get(cls)!);
     dicePerClass[String(cls)] = { before: b, after: a };
-    if (a !== null && b !== null && a > b) keep.push(cls);
+    if (enough && a !== null && b !== null && a > b + MIN_POSTPROCESSING_GAIN) keep.push(cls);
   }
-  return { largestComponent: keep, decidedOn: 'validation', dicePerClass };
+  return { largestComponent: keep, decidedOn: enough ? 'validation' : 'none', dicePerClass };
 }

@@ -9,6 +9,7 @@ Targets:
   training    bare PyTorch step, FLOPs per step, machine peak; overhead ratios of the arms' accuracy runs
   e2e         end to end DICOMweb -> SEG (pending: needs issues 3-5)
   report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
+  summary     print one plain-text table of a results folder (--results, default this machine's)
   all         everything above, then report
 --quick runs a small smoke configuration into .cache/bench/quick-results (never into the published results).
 """
@@ -22,7 +23,7 @@ import shlex
 import sys
 from pathlib import Path
 
-TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e2e", "report", "all")
+TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e2e", "report", "summary", "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
 
 
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             r["command"] = command
             write(results, "e2e.json", r)
             print(f"  e2e: {r['status']}: {r['message']}")
+    if args.target == "summary":
+        from .report import text_summary
+
+        print(text_summary(results))
     if args.target in ("report", "all") and not args.quick:
         from .report import write_report
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from .arms.base import Arm, ArmRequest, ArmRun
 from .evaluate import evaluate_folder
 from .fewshot import SIZES, acdc_paths, acdc_split, make_draws
-from .machine import machine_info, now_iso
+from .machine import load_average, machine_info, now_iso
 from .metrics import nanmean
 from .paths import work_dir
 
@@ -70,6 +70,7 @@ def run_one(arm: Arm, manifest: Path, n: int, seed: int, budget: float, cfg: Acc
                          augmentation_workers=cfg.augmentation_workers, device=cfg.device)
     print(f"[accuracy] {arm.name}: {n} slices, seed {seed}, budget {budget:g} min -> {out_dir}", flush=True)
     started = time.perf_counter()
+    load_before = load_average()
     run: ArmRun = arm.run(request)
     result: dict = {
         "kind": "accuracy",
@@ -86,6 +87,7 @@ def run_one(arm: Arm, manifest: Path, n: int, seed: int, budget: float, cfg: Acc
         "threads": cfg.threads,
         "val_cases": len(cases),
         "wall_seconds": run.wall_seconds,
+        "load_average": [load_before, load_average()],
     }
     if run.status == "ok" and run.predictions is not None:
         evaluation = evaluate_folder(run.predictions, cases)

@@ -75,6 +75,14 @@ def machine_info() -> dict:
     }
 
 
+def load_average() -> float | None:
+    """1-minute load average: the development machine is shared, so results record how busy it was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def machine_label(info: dict | None = None) -> str:
     """Short folder name for results of this kind of machine, e.g. "cpu-2c" or "cuda-h100"."""
     info = info or machine_info()

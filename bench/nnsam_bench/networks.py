@@ -62,12 +62,19 @@ def build_network(spec: dict, deep_supervision: bool = False):
 
 def export_onnx(network, shape: list[int], out: Path) -> Path:
     """Exports an inference network (no deep supervision) to ONNX opset 17 with a dynamic batch axis."""
+    import warnings
+
     import torch
 
     network = network.eval()
     example = torch.zeros(shape)
     tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(network, (example,), str(tmp), input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        # instance norm always normalises with the input's own statistics: "train=True" is what it computes
+        warnings.filterwarnings("ignore", message=".*instance_norm.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        torch.onnx.export(network, (example,), str(tmp), input_names=["image"], output_names=["logits"],
+                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                          dynamo=False)
     tmp.rename(out)
     return out

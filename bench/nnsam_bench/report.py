@@ -207,9 +207,13 @@ def machine_lines(info: dict) -> list[str]:
 
 
 def runtime_table(result: dict, unit_label: str) -> list[str]:
-    lines = [f"| runtime | {unit_label}: median (min–max) | runs | max abs diff to {result['reference']} | "
+    scale = f" (outputs up to {result['reference_max_abs']:.3g})" if result.get("reference_max_abs") else ""
+    lines = [f"| runtime | {unit_label}: median (min–max) | runs | max abs diff to {result['reference']}{scale} | "
              "peak RSS |", "| --- | --- | --- | --- | --- |"]
     for name, r in result["runtimes"].items():
+        if "skipped" in r:
+            lines.append(f"| {name.replace('_', '-')} | skipped: {r['skipped']} | | | |")
+            continue
         s = r["secondsPerSlice"]
         lines.append(f"| {name.replace('_', '-')} | {s['median']:.3f} ({s['min']:.3f}–{s['max']:.3f}) | {s['runs']} | "
                      f"{r['maxAbsDiffToReference']:.1e} | {r['peakRssMiB']:.0f} MiB |")
@@ -231,7 +235,8 @@ def speed_sections(kinds: dict[str, list[dict]]) -> list[str]:
                   f"{net['parameters'] / 1e6:.1f} M parameters ({net['source']}). {r['note']}.", ""]
         lines += runtime_table(r, "seconds per slice")
         lines += ["Slices per second: " + ", ".join(
-            f"{k.replace('_', '-')} {v['slicesPerSecond']:.2f}" for k, v in r["runtimes"].items()) + ".", ""]
+            f"{k.replace('_', '-')} {v['slicesPerSecond']:.2f}" for k, v in r["runtimes"].items()
+            if "slicesPerSecond" in v) + ".", ""]
     for r in kinds.get("training", [])[-1:]:
         b = r["bare_loop"]
         lines += [f"#### Training step ({r['threads']} threads; {r['date']})", "",
@@ -256,6 +261,38 @@ def speed_sections(kinds: dict[str, list[dict]]) -> list[str]:
         lines += ["#### End to end (300-slice 512 x 512 series, DICOMweb to SEG stored)", "",
                   f"**{r['status']}** — {r['message']}. Stages: {', '.join(r['stages'])}.", ""]
     return lines
+
+
+def text_summary(folder: Path) -> str:
+    """One plain-text table of a results folder (what bench/gpu.sh prints at the end)."""
+    kinds = load_results(folder)
+    rows = [("what", "value")]
+    for r in sorted(kinds.get("accuracy", []), key=lambda r: (arm_key(r), r["slices"], r["seed"])):
+        name = f"accuracy {r['arm']} {r['budget_minutes']:g} min, {r['slices']} slices, seed {r['seed']}"
+        if r.get("status") != "ok":
+            rows.append((name, r.get("status", "?")))
+            continue
+        t = r.get("training") or {}
+        rows.append((name, f"Dice {fmt(mean_dice(r))}, HD95 {fmt(_metric(r, 'mean', 'hd95'), 1)} mm, "
+                           f"{t.get('iterations')} it, {fmt(t.get('iterations_per_second'), 2)} it/s, "
+                           f"95 % of final at {fmt(r.get('time_to_95_s'), 0)} s"))
+    for kind in ("encoder", "inference"):
+        for r in kinds.get(kind, [])[-1:]:
+            for name, v in r["runtimes"].items():
+                value = f"skipped ({v['skipped'][:60]})" if "skipped" in v else (
+                    f"{v['secondsPerSlice']['median']:.4f} s/slice, diff {v['maxAbsDiffToReference']:.1e}")
+                rows.append((f"{kind} {name}", value))
+    for r in kinds.get("training", [])[-1:]:
+        b = r["bare_loop"]
+        rows.append(("training bare loop", f"{b['bare_iterations_per_second']:.2f} it/s, "
+                                           f"{b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
+                                           f"{100 * b['fraction_of_peak']:.0f} % of {b['peak']['dtype']} peak "
+                                           f"({b['peak']['flops_per_second'] / 1e12:.2f} TFLOP/s)"))
+        for name, e in r["arms"].items():
+            rows.append((f"training {name}", f"{e['iterations_per_second']:.2f} it/s, overhead ratio "
+                                             f"{e['overhead_ratio']:.2f}, {100 * e['fraction_of_peak']:.0f} % of peak"))
+    width = max(len(a) for a, _ in rows)
+    return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
 
 def render(results_root: Path = RESULTS_DIR, images: Path = IMAGES_DIR, doc_dir: Path = DOCS_FILE.parent) -> str:

@@ -29,7 +29,16 @@ def read_input(path: Path, shape: list[int]) -> np.ndarray:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Peak resident memory of this process. VmHWM (Linux) is reset by exec; ru_maxrss is not: a child
+    started by a large parent would report the parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed_runs(fn, runs: int, warmup: int, sync=lambda: None) -> tuple[list[float], list[float], object]:

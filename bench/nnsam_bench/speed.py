@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .machine import machine_info, now_iso
+from .machine import load_average, machine_info, now_iso
 from .paths import BENCH_DIR, REPO_ROOT, TRAINER_DIR, work_dir
 
 ORT_NODE_SCRIPT = BENCH_DIR / "dist" / "ort-node-speed.js"
@@ -56,6 +56,15 @@ def time_ort_node(model: Path, input_path: Path, shape: list[int], runs: int, wa
     return _run_json(cmd, threads)
 
 
+def maybe_ort_node(*args) -> dict:
+    """onnxruntime-node timings, or {"skipped": why} where Node or its onnxruntime is not installed (a bare
+    GPU machine): the other runtimes are still measured."""
+    try:
+        return time_ort_node(*args)
+    except (OSError, RuntimeError) as e:
+        return {"skipped": str(e)[:300]}
+
+
 def stats(seconds: list[float], per: int = 1) -> dict:
     """Median / min / max seconds per item (per = items in one run)."""
     return {"median": statistics.median(seconds) / per, "min": min(seconds) / per, "max": max(seconds) / per,
@@ -66,7 +75,11 @@ def max_abs_diff(a: Path, b: Path) -> float:
     return float(np.max(np.abs(np.fromfile(a, dtype="<f4") - np.fromfile(b, dtype="<f4"))))
 
 
-def _mid_slices(count: int) -> np.ndarray:
+def max_abs(path: Path) -> float:
+    return float(np.max(np.abs(np.fromfile(path, dtype="<f4"))))
+
+
+def _mid_slices(count: int) -> list[np.ndarray]:
     """`count` real ACDC validation slices (the middle slice of the first validation volumes), float32."""
     import nibabel as nib
 
@@ -76,7 +89,7 @@ def _mid_slices(count: int) -> np.ndarray:
     for case in acdc_split("val")[:count]:
         vol = np.asarray(nib.load(acdc_paths(case, "val")[0]).dataobj, dtype=np.float32)
         slices.append(vol[:, :, vol.shape[2] // 2].T)  # rows x columns
-    return np.stack(slices)
+    return slices
 
 
 # -- SAM encoder -----------------------------------------------------------------------------------------
@@ -89,7 +102,7 @@ def encoder_speed(threads: int, runs: int = 5, warmup: int = 1, encoder_onnx: st
 
     work = work_dir("speed", "encoder")
     enc = choose_encoder(encoder_onnx, threads)
-    slice_ = torch.from_numpy(_mid_slices(1)[:, None])  # [1, 1, H, W]
+    slice_ = torch.from_numpy(_mid_slices(1)[0][None, None])  # [1, 1, H, W]
     started = time.perf_counter()
     x = sam_preprocess(slice_).numpy().astype("<f4")
     preprocess_s = time.perf_counter() - started
@@ -106,21 +119,24 @@ def encoder_speed(threads: int, runs: int = 5, warmup: int = 1, encoder_onnx: st
     results["onnxruntime_python"] = time_python_runtime("ort", ["--model", str(enc.onnx)], input_path, shape, runs,
                                                         warmup, threads, outputs["onnxruntime_python"])
     outputs["onnxruntime_node"] = work / "out-ort-node.f32"
-    results["onnxruntime_node"] = time_ort_node(enc.onnx, input_path, shape, runs, warmup, threads,
-                                                outputs["onnxruntime_node"])
+    results["onnxruntime_node"] = maybe_ort_node(enc.onnx, input_path, shape, runs, warmup, threads,
+                                                 outputs["onnxruntime_node"])
     reference = outputs.get("pytorch", outputs["onnxruntime_python"])
     for name, r in results.items():
-        r["secondsPerSlice"] = stats(r["seconds"])
-        r["maxAbsDiffToReference"] = max_abs_diff(outputs[name], reference)
+        if "skipped" not in r:
+            r["secondsPerSlice"] = stats(r["seconds"])
+            r["maxAbsDiffToReference"] = max_abs_diff(outputs[name], reference)
     return {
         "kind": "encoder",
         "date": now_iso(),
         "machine": machine_info(),
+        "load_average": load_average(),
         "encoder": {"onnx": enc.onnx.name, "random_weights": enc.random_weights, "label": enc.label},
         "threads": threads,
         "input": {"shape": shape, "source": "middle slice of the first ACDC validation volume, SAM-preprocessed"},
         "sam_preprocess_seconds": preprocess_s,
         "reference": "pytorch" if "pytorch" in outputs else "onnxruntime_python",
+        "reference_max_abs": max_abs(reference),
         "runtimes": results,
         "cache_hit": {"status": "pending", "message": "needs the engine's embedding cache (issue 4)"},
     }
@@ -157,10 +173,12 @@ def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1
                                        outputs["pytorch"], device),
         "onnxruntime_python": time_python_runtime("ort", ["--model", str(onnx_path)], input_path, shape, runs,
                                                   warmup, threads, outputs["onnxruntime_python"]),
-        "onnxruntime_node": time_ort_node(onnx_path, input_path, shape, runs, warmup, threads,
-                                          outputs["onnxruntime_node"]),
+        "onnxruntime_node": maybe_ort_node(onnx_path, input_path, shape, runs, warmup, threads,
+                                           outputs["onnxruntime_node"]),
     }
     for name, r in results.items():
+        if "skipped" in r:
+            continue
         per_slice = stats(r["seconds"], per=batch)
         r["secondsPerSlice"] = per_slice
         r["slicesPerSecond"] = 1 / per_slice["median"]
@@ -169,6 +187,7 @@ def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1
         "kind": "inference",
         "date": now_iso(),
         "machine": machine_info(),
+        "load_average": load_average(),
         "network": {k: spec[k] for k in ("network_class_name", "patch_size", "source")} | {
             "parameters": sum(p.numel() for p in network.parameters())},
         "note": "nnU-Net's 2D network (random init); the engine's exported network plugs in with --plans/--onnx "
@@ -176,6 +195,7 @@ def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1
         "batch": batch,
         "threads": threads,
         "reference": "pytorch",
+        "reference_max_abs": max_abs(outputs["pytorch"]),
         "runtimes": results,
     }
 
@@ -222,7 +242,7 @@ def training_step_speed(threads: int, runs: int = 5, warmup: int = 2, plans: str
     n_down = len(spec["arch_kwargs"]["strides"]) - 1
     weights = np.array([1 / 2**i for i in range(n_down)])
     weights[-1] = 0
-    loss_fn = DeepSupervisionWrapper(DC_and_CE_loss({"batch_dice": True, "smooth": 1e-5, "do_bg": False},
+    loss_fn = DeepSupervisionWrapper(DC_and_CE_loss({"batch_dice": True, "smooth": 1e-5, "do_bg": False, "ddp": False},
                                                     {}, weight_ce=1, weight_dice=1,
                                                     dice_class=MemoryEfficientSoftDiceLoss), weights / weights.sum())
     optimizer = torch.optim.SGD(network.parameters(), 0.01, weight_decay=3e-5, momentum=0.99, nesterov=True)
@@ -301,6 +321,7 @@ def training_speed(threads: int, results_dir: Path, device: str = "cpu", plans: 
         "kind": "training",
         "date": now_iso(),
         "machine": machine_info(),
+        "load_average": load_average(),
         "threads": threads,
         "bare_loop": bare,
         "arms": arms,

@@ -8,6 +8,7 @@
  * Input: raw little-endian float32 (C order). Prints one JSON object: seconds of every timed run,
  * session creation time, output shape; writes the first output's values to --output when given.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,20 @@ export interface OrtNodeTiming {
   outputName: string;
   outputShape: number[];
   peakRssMiB: number;
+}
+
+/**
+ * Peak resident memory of this process in MiB. VmHWM (Linux) starts afresh at exec; maxRSS keeps the
+ * parent's high-water mark across exec, so a child of a large process would report the parent's size.
+ */
+export function peakRssMiB(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 export function parseShape(text: string): number[] {
@@ -79,7 +94,7 @@ export async function timeOrtNode(options: {
         inputShape: options.shape,
         outputName,
         outputShape: [...(output?.dims ?? [])],
-        peakRssMiB: process.resourceUsage().maxRSS / 1024,
+        peakRssMiB: peakRssMiB(),
       },
       output: output!.data as Float32Array,
     };

@@ -102,6 +102,9 @@ def write(results: Path, name: str, data: dict) -> Path:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
+    # every PyTorch / OpenMP pool in this process and its children gets --threads (set before torch loads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
     from .machine import machine_label
     from .paths import RESULTS_DIR, work_dir
 
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         elif target == "training":
             from .speed import training_speed
 
-            r = training_speed(args.threads, results, device=args.device, plans=args.plans)
+            r = training_speed(args.threads, results, device=args.device, plans=args.plans, runs=args.runs)
             r["command"] = command
             write(results, "training.json", r)
             b = r["bare_loop"]

@@ -50,6 +50,8 @@ def time_to_fraction(curve: list[dict], fraction: float = 0.95) -> float | None:
     if not points:
         return None
     final = points[-1]["dice"]
+    if final <= 0:
+        return None  # nothing learned yet: "95 % of nothing" would be reached at once
     return next((p["seconds"] for p in points if p["dice"] >= fraction * final), None)
 
 

@@ -50,6 +50,11 @@ def pm(values: list[float], digits: int = 3) -> str:
     return f"{m:.{digits}f} ± {s:.{digits}f}" if len(values) > 1 else f"{m:.{digits}f}"
 
 
+def seconds(values: list[float | None]) -> str:
+    text = pm(values, 0)
+    return text if text == "–" else f"{text} s"
+
+
 def _metric(r: dict, cls: str, metric: str) -> float | None:
     try:
         return r["summary"][cls][metric]["mean"]
@@ -99,7 +104,7 @@ def accuracy_section(results: list[dict], label: str, images: Path, doc_dir: Pat
                     + f" | {pm([_metric(r, 'mean', 'hd95') for r in sel], 1)}"
                     + f" | {pm([_metric(r, 'mean', 'asd') for r in sel], 1)}"
                     + f" | {sum(r['summary'].get('empty_prediction', 0) for r in sel)}"
-                    + f" | {pm(its, 0)} | {pm(ips, 2)} | {pm(t95, 0)} s |"
+                    + f" | {pm(its, 0)} | {pm(ips, 2)} | {seconds(t95)} |"
                 )
         lines.append("")
         plot = plot_dice_vs_slices(groups, images / f"bench-{label}-dice-vs-slices.png")
@@ -141,7 +146,8 @@ def plot_dice_vs_slices(groups: dict[tuple, list[dict]], out: Path) -> Path | No
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title("ACDC validation (20 volumes): mean and range over draws", fontsize=9)
+    cases = sorted({r["val_cases"] for rs in groups.values() for r in rs})
+    ax.set_title(f"ACDC validation ({'/'.join(map(str, cases))} volumes): mean and range over draws", fontsize=9)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out)
@@ -238,15 +244,20 @@ def speed_sections(kinds: dict[str, list[dict]]) -> list[str]:
             f"{k.replace('_', '-')} {v['slicesPerSecond']:.2f}" for k, v in r["runtimes"].items()
             if "slicesPerSecond" in v) + ".", ""]
     for r in kinds.get("training", [])[-1:]:
-        b = r["bare_loop"]
-        lines += [f"#### Training step ({r['threads']} threads; {r['date']})", "",
-                  f"Bare PyTorch loop of nnU-Net's 2D network (batch {b['batch_size']}, patch {b['patch_size']}, "
-                  f"{b['precision']}, nnU-Net's loss, SGD): {b['bare_step_seconds']['median']:.3f} s per step "
-                  f"({b['bare_iterations_per_second']:.2f} it/s); {b['flops_per_step'] / 1e9:.1f} GFLOP per step "
-                  f"(convolutions and matrix products, forward + backward, torch FlopCounterMode); achieved "
-                  f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s against a measured {b['peak']['dtype']} "
-                  f"matrix-multiply peak of {b['peak']['flops_per_second'] / 1e9:.1f} GFLOP/s "
-                  f"(**{100 * b['fraction_of_peak']:.0f} % of peak**).", ""]
+        loops = r.get("bare_loops") or [r["bare_loop"]]
+        b = loops[0]
+        lines += [f"#### Training step ({r['threads']} threads; {r['date']}; load average {r.get('load_average')})", "",
+                  f"Bare PyTorch loop of nnU-Net's 2D network ({b['network']}; patch {b['patch_size']}, "
+                  f"{b['precision']}, nnU-Net's loss, SGD) on tensors in memory. FLOPs: convolutions and matrix "
+                  f"products, forward + backward (torch FlopCounterMode). Peak: measured {b['peak']['dtype']} matrix "
+                  f"multiply, {b['peak']['flops_per_second'] / 1e9:.1f} GFLOP/s.", "",
+                  "| batch | s per step (median) | it/s | GFLOP per step | achieved GFLOP/s | fraction of peak |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for loop in loops:
+            lines.append(f"| {loop['batch_size']} | {loop['bare_step_seconds']['median']:.2f} | "
+                         f"{loop['bare_iterations_per_second']:.3f} | {loop['flops_per_step'] / 1e9:.1f} | "
+                         f"{loop['achieved_flops_per_second'] / 1e9:.1f} | {100 * loop['fraction_of_peak']:.0f} % |")
+        lines.append("")
         if r["arms"]:
             lines += ["| arm | runs | it/s (whole loop) | it/s (train_step only) | bare loop / arm (overhead ratio) | "
                       "fraction of peak |", "| --- | --- | --- | --- | --- | --- |"]
@@ -283,11 +294,11 @@ def text_summary(folder: Path) -> str:
                     f"{v['secondsPerSlice']['median']:.4f} s/slice, diff {v['maxAbsDiffToReference']:.1e}")
                 rows.append((f"{kind} {name}", value))
     for r in kinds.get("training", [])[-1:]:
-        b = r["bare_loop"]
-        rows.append(("training bare loop", f"{b['bare_iterations_per_second']:.2f} it/s, "
-                                           f"{b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
-                                           f"{100 * b['fraction_of_peak']:.0f} % of {b['peak']['dtype']} peak "
-                                           f"({b['peak']['flops_per_second'] / 1e12:.2f} TFLOP/s)"))
+        for b in r.get("bare_loops") or [r["bare_loop"]]:
+            rows.append((f"training bare loop, batch {b['batch_size']}",
+                         f"{b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
+                         f"{100 * b['fraction_of_peak']:.0f} % of {b['peak']['dtype']} peak "
+                         f"({b['peak']['flops_per_second'] / 1e12:.2f} TFLOP/s)"))
         for name, e in r["arms"].items():
             rows.append((f"training {name}", f"{e['iterations_per_second']:.2f} it/s, overhead ratio "
                                              f"{e['overhead_ratio']:.2f}, {100 * e['fraction_of_peak']:.0f} % of peak"))

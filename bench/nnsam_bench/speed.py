@@ -224,8 +224,9 @@ def matmul_peak(device: str, threads: int, dtype: str = "float32", size: int | N
 
 
 def training_step_speed(threads: int, runs: int = 5, warmup: int = 2, plans: str | None = None,
-                        device: str = "cpu") -> dict:
-    """A bare PyTorch loop of nnU-Net's 2D network: forward, nnU-Net's loss, backward, clip, SGD."""
+                        device: str = "cpu", batch_size: int | None = None, peak: dict | None = None) -> dict:
+    """A bare PyTorch loop of nnU-Net's 2D network: forward, nnU-Net's loss, backward, clip, SGD.
+    batch_size overrides the plans' (nnU-Net plans a larger batch for datasets with more cases)."""
     import torch
     from nnunetv2.training.loss.compound_losses import DC_and_CE_loss
     from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
@@ -246,7 +247,7 @@ def training_step_speed(threads: int, runs: int = 5, warmup: int = 2, plans: str
                                                     {}, weight_ce=1, weight_dice=1,
                                                     dice_class=MemoryEfficientSoftDiceLoss), weights / weights.sum())
     optimizer = torch.optim.SGD(network.parameters(), 0.01, weight_decay=3e-5, momentum=0.99, nesterov=True)
-    b, (h, w) = spec["batch_size"], spec["patch_size"]
+    b, (h, w) = batch_size or spec["batch_size"], spec["patch_size"]
     x = torch.randn(b, spec["input_channels"], h, w, device=dev)
     targets = [torch.randint(0, spec["num_classes"], (b, 1, h // 2**i, w // 2**i), device=dev).float()
                for i in range(n_down)]
@@ -282,7 +283,7 @@ def training_step_speed(threads: int, runs: int = 5, warmup: int = 2, plans: str
         if i >= warmup:
             times.append(time.perf_counter() - started)
     step_s = statistics.median(times)
-    peak = matmul_peak(device, threads, "float16" if use_amp else "float32")
+    peak = peak or matmul_peak(device, threads, "float16" if use_amp else "float32")
     return {
         "network": spec.get("source"),
         "batch_size": b,
@@ -297,24 +298,35 @@ def training_step_speed(threads: int, runs: int = 5, warmup: int = 2, plans: str
     }
 
 
-def training_speed(threads: int, results_dir: Path, device: str = "cpu", plans: str | None = None) -> dict:
-    """Bare loop + FLOPs + peak, put next to the iterations/s the arms reached in the accuracy runs."""
-    bare = training_step_speed(threads, plans=plans, device=device)
-    arms = {}
+def training_speed(threads: int, results_dir: Path, device: str = "cpu", plans: str | None = None,
+                   runs: int = 5) -> dict:
+    """Bare loop + FLOPs + peak, put next to the iterations/s the arms reached in the accuracy runs.
+
+    The bare loop runs at every batch size the arms used (nnU-Net plans 2 for 4 labelled volumes, 9 for
+    20), so each arm is compared with the same amount of work per step."""
+    arms: dict[str, dict] = {}
     for path in sorted((results_dir / "accuracy").glob("*.json")) if (results_dir / "accuracy").is_dir() else []:
         r = json.loads(path.read_text())
         t = r.get("training") or {}
         if r.get("status") != "ok" or not t.get("iterations_per_second"):
             continue
-        entry = arms.setdefault(r["arm"], {"runs": 0, "iterations": 0, "seconds": 0.0, "step_seconds": 0.0})
+        batch = (t.get("plans") or {}).get("batch_size")
+        entry = arms.setdefault(f"{r['arm']} (batch {batch})", {"arm": r["arm"], "batch_size": batch, "runs": 0,
+                                                              "iterations": 0, "seconds": 0.0, "step_seconds": 0.0})
         entry["runs"] += 1
         entry["iterations"] += t["iterations"]
         entry["seconds"] += t["train_seconds"]
         entry["step_seconds"] += t.get("train_step_seconds") or 0.0
-    for name, e in arms.items():
+    default = training_step_speed(threads, runs=runs, plans=plans, device=device)
+    bare = {default["batch_size"]: default}
+    for batch in sorted({e["batch_size"] for e in arms.values() if e["batch_size"]} - set(bare)):
+        bare[batch] = training_step_speed(threads, runs=max(2, runs // 2), plans=plans, device=device,
+                                          batch_size=batch, peak=default["peak"])
+    for e in arms.values():
+        loop = bare.get(e["batch_size"], default)
         e["iterations_per_second"] = e["iterations"] / e["seconds"]
-        e["overhead_ratio"] = bare["bare_iterations_per_second"] / e["iterations_per_second"]
-        e["fraction_of_peak"] = bare["flops_per_step"] * e["iterations_per_second"] / bare["peak"]["flops_per_second"]
+        e["overhead_ratio"] = loop["bare_iterations_per_second"] / e["iterations_per_second"]
+        e["fraction_of_peak"] = loop["flops_per_step"] * e["iterations_per_second"] / loop["peak"]["flops_per_second"]
         if e["step_seconds"]:
             e["train_step_iterations_per_second"] = e["iterations"] / e["step_seconds"]
     return {
@@ -323,10 +335,11 @@ def training_speed(threads: int, results_dir: Path, device: str = "cpu", plans: 
         "machine": machine_info(),
         "load_average": load_average(),
         "threads": threads,
-        "bare_loop": bare,
+        "bare_loop": default,
+        "bare_loops": [bare[b] for b in sorted(bare)],
         "arms": arms,
         "pending": {"nnsam-none": "our network step vs the bare loop needs the engine's trainer (issue 4)"}
-        if "nnsam-none" not in arms else {},
+        if not any(e["arm"] == "nnsam-none" for e in arms.values()) else {},
     }
 
 

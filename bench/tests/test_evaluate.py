@@ -68,7 +68,8 @@ def test_time_to_95_percent_of_final_dice():
     curve = [{"seconds": 60, "dice": 0.2}, {"seconds": 120, "dice": 0.78}, {"seconds": 180, "dice": 0.8}]
     assert time_to_fraction(curve) == 120  # 0.78 >= 0.95 * 0.8 = 0.76
     assert time_to_fraction([{"seconds": 1, "dice": None}]) is None
-    assert math.isclose(time_to_fraction([{"seconds": 5, "dice": 0.0}]), 5)
+    assert time_to_fraction([{"seconds": 5, "dice": 0.0}, {"seconds": 9, "dice": 0.0}]) is None
+    assert math.isclose(time_to_fraction([{"seconds": 5, "dice": 0.1}]), 5)
 
 
 def test_downsample_keeps_epochs_and_the_last_iteration():

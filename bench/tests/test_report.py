@@ -60,3 +60,26 @@ def test_write_report_keeps_the_hand_written_parts(tmp_path, results):
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         write_report(results, doc, tmp_path / "images")
+
+
+def test_training_tables_show_every_batch_size(tmp_path, results):
+    from nnsam_bench.report import text_summary
+
+    loop = {"network": "built in", "batch_size": 2, "patch_size": [256, 224], "precision": "fp32",
+            "flops_per_step": 150e9, "bare_step_seconds": {"median": 2.0}, "bare_iterations_per_second": 0.5,
+            "achieved_flops_per_second": 75e9, "fraction_of_peak": 0.75,
+            "peak": {"dtype": "float32", "flops_per_second": 100e9}}
+    training = {"kind": "training", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+                "load_average": 1.0, "bare_loop": loop,
+                "bare_loops": [loop, dict(loop, batch_size=9, flops_per_step=675e9)],
+                "arms": {"nnunetv2 (batch 9)": {"arm": "nnunetv2", "batch_size": 9, "runs": 1,
+                                                "iterations_per_second": 0.1, "overhead_ratio": 1.5,
+                                                "fraction_of_peak": 0.675}},
+                "pending": {}}
+    (results / "cpu-2c" / "training.json").write_text(json.dumps(training))
+    text = render(results, tmp_path / "images", tmp_path)
+    assert "| 2 | 2.00 | 0.500 | 150.0 | 75.0 | 75 % |" in text
+    assert "| 9 | 2.00 | 0.500 | 675.0 |" in text
+    assert "| nnunetv2 (batch 9) | 1 | 0.100 | – | 1.50 | 68 % |" in text
+    summary = text_summary(results / "cpu-2c")
+    assert "training bare loop, batch 9" in summary and "overhead ratio 1.50" in summary

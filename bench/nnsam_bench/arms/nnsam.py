@@ -48,6 +48,18 @@ def run_nnsam(args: list[str], threads: int, log_path: Path) -> tuple[int, list[
     return proc.returncode, events, proc.stderr
 
 
+def read_train_events(events: list[dict], wall_seconds: float) -> dict:
+    """The training curve, snapshot models, iteration count and training seconds from `train --json` lines
+    (contract in the module docstring); falls back to the last curve point, then to the wall time."""
+    result = next((e for e in reversed(events) if e.get("event") == "result"), {})
+    curve = [e for e in events if isinstance(e.get("iteration"), (int, float)) and e.get("event") != "snapshot"]
+    snapshots = [{"model": e["model"], "seconds": e.get("seconds"), "iteration": e.get("iteration")}
+                 for e in events if e.get("event") == "snapshot" and isinstance(e.get("model"), str)]
+    iterations = result.get("iterations") or (curve[-1]["iteration"] if curve else None)
+    seconds = result.get("seconds") or (curve[-1].get("seconds") if curve else None) or wall_seconds
+    return {"curve": curve, "snapshots": snapshots, "iterations": iterations, "seconds": seconds, "result": result}
+
+
 def not_built(code: int, stderr: str) -> bool:
     return code != 0 and "not built yet" in stderr
 
@@ -73,8 +85,8 @@ class NnsamArm:
         code, events, stderr = run_nnsam(train_args, request.threads, out / "train.log")
         train_wall = time.perf_counter() - started
         if not_built(code, stderr):
-            return ArmRun(self.name, "pending", "`nnsam train` is not built yet (engine, issue 4): "
-                          + stderr.strip().splitlines()[-1], wall_seconds=train_wall)
+            return ArmRun(self.name, "pending", "`nnsam train` is not built yet (engine, issue 4); this arm runs "
+                          "as soon as it is", wall_seconds=train_wall)
         if code != 0:
             return ArmRun(self.name, "failed", f"`nnsam train` exited with {code}: {stderr.strip()[-800:]}",
                           wall_seconds=train_wall)
@@ -92,16 +104,13 @@ class NnsamArm:
             status = "pending" if not_built(code, stderr) else "failed"
             return ArmRun(self.name, status, f"`nnsam predict` exited with {code}: {stderr.strip()[-800:]}",
                           wall_seconds=time.perf_counter() - started)
-        result = next((e for e in reversed(events) if e.get("event") == "result"), {})
-        curve = [e for e in events if isinstance(e.get("iteration"), (int, float))]
+        summary = read_train_events(events, train_wall)
+        iterations, seconds = summary["iterations"], summary["seconds"]
         snapshots = []
-        for i, e in enumerate(x for x in events if x.get("event") == "snapshot" and x.get("model")):
+        for i, snap in enumerate(summary["snapshots"]):
             dest = out / "snapshots" / f"snapshot{i + 1}"
-            if predict(Path(e["model"]), dest)[0] == 0:
-                snapshots.append({"seconds": e.get("seconds"), "iteration": e.get("iteration"),
-                                  "predictions": str(dest)})
-        iterations = result.get("iterations") or (curve[-1]["iteration"] if curve else None)
-        seconds = result.get("seconds") or (curve[-1].get("seconds") if curve else None) or train_wall
+            if predict(Path(snap["model"]), dest)[0] == 0:
+                snapshots.append({"seconds": snap["seconds"], "iteration": snap["iteration"], "predictions": str(dest)})
         if snapshots:
             snapshots.append({"seconds": seconds, "iteration": iterations, "predictions": str(out / "predictions")})
         log = {
@@ -111,9 +120,9 @@ class NnsamArm:
             "train_seconds": seconds,
             "iterations_per_second": iterations / seconds if iterations and seconds else None,
             "timings": {"train_total_s": train_wall, "predict_s": predict_s},
-            "curve": curve,
+            "curve": summary["curve"],
             "snapshots": snapshots,
-            "result": result,
+            "result": summary["result"],
         }
         return ArmRun(self.name, "ok", predictions=out / "predictions", log=log,
                       wall_seconds=time.perf_counter() - started)

@@ -24,6 +24,8 @@ npx vitest run --reporter=default --reporter=junit --outputFile.junit="$RESULTS/
 if (($# == 0)); then
   step "Python tests (pytest: trainer)"
   (cd server/trainer && ../.venv/bin/python -m pytest -q --junitxml="$RESULTS/pytest.xml") || status=1
+  step "Python tests (pytest: benchmark harness)"
+  (cd bench && ../server/.venv/bin/python -m pytest -q --junitxml="$RESULTS/pytest-bench.xml") || status=1
 fi
 
 # One closing line over both runners, in the plain form CI reads: "N passed, N failed, N skipped".

@@ -1,0 +1,178 @@
+"""`python -m nnsam_bench <target> [options]` (what `npm run bench -- <target>` runs).
+
+Targets:
+  draws       write the few-shot manifests (sizes x seeds) and print which slices they label
+  accuracy    every arm (nnunetv2, nnsam-none, nnsam-mobilesam) x sizes x draws x budget, on ACDC validation
+  nnunet      the nnU-Net v2 arm alone (same options as accuracy)
+  encoder     SAM encoder seconds per slice: onnxruntime-node vs PyTorch eager vs onnxruntime-python
+  inference   segmentation network slices/s: onnxruntime-node vs PyTorch eager on the same exported network
+  training    bare PyTorch step, FLOPs per step, machine peak; overhead ratios of the arms' accuracy runs
+  e2e         end to end DICOMweb -> SEG (pending: needs issues 3-5)
+  report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
+  summary     print one plain-text table of a results folder (--results, default this machine's)
+  all         everything above, then report
+--quick runs a small smoke configuration into .cache/bench/quick-results (never into the published results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e2e", "report", "summary", "all")
+ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
+
+
+def ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(",") if v.strip())
+
+
+def floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",") if v.strip())
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="npm run bench --", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", choices=TARGETS)
+    p.add_argument("--quick", action="store_true", help="small smoke configuration, results kept out of the docs")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads per process (default: all)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--results", type=Path, help="results folder (default bench/results/<machine>)")
+    p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {','.join(ARMS)}")
+    p.add_argument("--sizes", type=ints, default=(4, 8, 12, 16, 20), help="labelled slice counts")
+    p.add_argument("--seeds", type=ints, default=(0, 1, 2), help="draws per size")
+    p.add_argument("--budget", type=floats, default=(10.0,), help="training minutes, same for every arm")
+    p.add_argument("--long-budget", type=floats, default=(60.0,), help="extra budgets for nnunetv2 only ('' = none)")
+    p.add_argument("--snapshots", type=int, default=4, help="models per run for the validation-Dice curve")
+    p.add_argument("--iters-per-epoch", type=int, help="nnU-Net iterations per epoch (default 250 on CUDA, 25 on CPU)")
+    p.add_argument("--da-workers", type=int, help="nnU-Net augmentation processes (default: nnU-Net's)")
+    p.add_argument("--val-cases", type=int, help="evaluate on the first K validation volumes only")
+    p.add_argument("--encoder-onnx", help="ONNX MobileSAM encoder (default NNSAM_MOBILESAM_ONNX, else random weights)")
+    p.add_argument("--plans", help="nnU-Net plans.json for the inference/training targets (default: built-in ACDC)")
+    p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
+    p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.seeds, args.budget, args.long_budget = (4,), (0,), (1.0,), ()
+        args.snapshots, args.val_cases, args.runs = 2, args.val_cases or 2, 2
+        args.iters_per_epoch = args.iters_per_epoch or 5
+    if args.iters_per_epoch is None and args.device == "cpu":
+        args.iters_per_epoch = 25
+    unknown = set(args.arms.split(",")) - set(ARMS)
+    if unknown:
+        p.error(f"unknown arms {sorted(unknown)}; choose from {', '.join(ARMS)}")
+    return args
+
+
+def make_arms(names: list[str], args: argparse.Namespace, log=print) -> list:
+    from .arms.nnsam import NnsamArm
+    from .arms.nnunet import NnUNetArm
+
+    arms = []
+    for name in names:
+        if name == "nnunetv2":
+            arms.append(NnUNetArm())
+        elif name == "nnsam-none":
+            arms.append(NnsamArm("none"))
+        else:
+            from .encoders import choose_encoder
+
+            try:
+                enc = choose_encoder(args.encoder_onnx, args.threads)
+            except (OSError, RuntimeError) as e:
+                log(f"[bench] nnsam-mobilesam left out: no encoder ({e})")
+                continue
+            arms.append(NnsamArm(str(enc.onnx), enc.label))
+    return arms
+
+
+def write(results: Path, name: str, data: dict) -> Path:
+    path = results / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"[bench] wrote {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    # every PyTorch / OpenMP pool in this process and its children gets --threads (set before torch loads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    from .machine import machine_label
+    from .paths import RESULTS_DIR, work_dir
+
+    command = "npm run bench -- " + " ".join(shlex.quote(a) for a in argv)
+    results = args.results or (work_dir("quick-results") if args.quick else RESULTS_DIR / machine_label())
+    targets = ["accuracy", "encoder", "inference", "training", "e2e"] if args.target == "all" else [args.target]
+    status = 0
+    for target in targets:
+        if target == "draws":
+            from .fewshot import make_draws
+
+            for (n, seed), path in make_draws(work_dir("draws"), args.sizes, args.seeds).items():
+                draw = json.loads((path.parent / "draw.json").read_text())
+                picked = ", ".join(f"{d['case']}[k={d['slice']}]" for d in draw["drawn"])
+                print(f"n={n:2d} seed={seed}: {picked}")
+        elif target in ("accuracy", "nnunet"):
+            from .accuracy import AccuracyConfig, run_accuracy
+
+            names = ["nnunetv2"] if target == "nnunet" else args.arms.split(",")
+            cfg = AccuracyConfig(sizes=args.sizes, seeds=args.seeds, budgets=args.budget,
+                                 long_budgets=args.long_budget, threads=args.threads, snapshots=args.snapshots,
+                                 iterations_per_epoch=args.iters_per_epoch, augmentation_workers=args.da_workers,
+                                 device=args.device, val_cases=args.val_cases, force=args.force, results_dir=results,
+                                 command=command)
+            done = run_accuracy(make_arms(names, args), cfg)
+            status |= any(r["status"] == "failed" for r in done)
+        elif target == "encoder":
+            from .speed import encoder_speed
+
+            r = encoder_speed(args.threads, runs=args.runs, encoder_onnx=args.encoder_onnx, device=args.device)
+            r["command"] = command
+            write(results, "encoder.json", r)
+            for name, t in r["runtimes"].items():
+                print(f"  {name}: {t['secondsPerSlice']['median']:.3f} s per slice (median of {t['secondsPerSlice']['runs']})")
+        elif target == "inference":
+            from .speed import inference_speed
+
+            r = inference_speed(args.threads, runs=args.runs, plans=args.plans, device=args.device)
+            r["command"] = command
+            write(results, "inference.json", r)
+            for name, t in r["runtimes"].items():
+                print(f"  {name}: {t['slicesPerSecond']:.2f} slices/s")
+        elif target == "training":
+            from .speed import training_speed
+
+            r = training_speed(args.threads, results, device=args.device, plans=args.plans, runs=args.runs)
+            r["command"] = command
+            write(results, "training.json", r)
+            b = r["bare_loop"]
+            print(f"  bare loop {b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
+                  f"{100 * b['fraction_of_peak']:.0f} % of the measured peak")
+        elif target == "e2e":
+            from .speed import e2e_pending
+
+            r = e2e_pending()
+            r["command"] = command
+            write(results, "e2e.json", r)
+            print(f"  e2e: {r['status']}: {r['message']}")
+    if args.target == "summary":
+        from .report import text_summary
+
+        print(text_summary(results))
+    if args.target in ("report", "all") and not args.quick:
+        from .report import write_report
+
+        print(f"[bench] updated {write_report()}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Contenders of the accuracy benchmark (interface in base.py)."""

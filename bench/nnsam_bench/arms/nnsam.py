@@ -52,7 +52,12 @@ def read_train_events(events: list[dict], wall_seconds: float) -> dict:
     """The training curve, snapshot models, iteration count and training seconds from `train --json` lines
     (contract in the module docstring); falls back to the last curve point, then to the wall time."""
     result = next((e for e in reversed(events) if e.get("event") == "result"), {})
-    curve = [e for e in events if isinstance(e.get("iteration"), (int, float)) and e.get("event") != "snapshot"]
+    if not result:
+        # the engine's own closing line: {"type": "model", "training": {"iterations", "seconds", ...}}
+        model = next((e for e in reversed(events) if e.get("type") == "model"), {})
+        result = dict(model.get("training") or {})
+    curve = [e for e in events if isinstance(e.get("iteration"), (int, float)) and e.get("event") != "snapshot"
+             and e.get("type") != "model"]
     snapshots = [{"model": e["model"], "seconds": e.get("seconds"), "iteration": e.get("iteration")}
                  for e in events if e.get("event") == "snapshot" and isinstance(e.get("model"), str)]
     iterations = result.get("iterations") or (curve[-1]["iteration"] if curve else None)

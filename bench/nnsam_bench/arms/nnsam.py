@@ -86,7 +86,8 @@ class NnsamArm:
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         train_args = ["train", "--manifest", str(request.manifest), "--out", str(model_dir), "--encoder",
-                      self.encoder, "--minutes", f"{request.budget_minutes:g}", "--seed", str(request.seed), "--json"]
+                      self.encoder, "--minutes", f"{request.budget_minutes:g}", "--seed", str(request.seed), "--json",
+                      "--overwrite"]  # a rerun (--force) replaces this arm's own earlier model
         code, events, stderr = run_nnsam(train_args, request.threads, out / "train.log")
         train_wall = time.perf_counter() - started
         if not_built(code, stderr):

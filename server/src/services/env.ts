@@ -20,7 +20,11 @@ export class ServiceEnv {
     readonly log: Logger,
     /** Viewer tokens of jobs, kept in memory only (NNSAM_FORWARD_VIEWER_TOKEN). */
     readonly forwardedTokens: Map<string, string> = new Map(),
-  ) {}
+  ) {
+    // The engine's caches (embeddings, built encoders, downloaded weights) default to this server's data
+    // directory, so a server writes nothing outside it; an explicit NNSAM_CACHE_DIR still wins.
+    process.env.NNSAM_CACHE_DIR ??= join(config.dataDir, 'cache');
+  }
 
   get dataDir(): string {
     return this.config.dataDir;

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { repoRoot } from '../../util/paths.js';
 import { float32ToHalf, halfToFloat32 } from '../float16.js';
 
-/** Cache root: $NNSAM_CACHE_DIR, else <$NNSAM_DATA_DIR or <repo>/.data>/cache. */
+/** Cache root: $NNSAM_CACHE_DIR, else <$NNSAM_DATA or <repo>/.data>/cache (the server sets it to its data directory). */
 export function defaultCacheRoot(): string {
   if (process.env.NNSAM_CACHE_DIR) return process.env.NNSAM_CACHE_DIR;
-  return join(process.env.NNSAM_DATA_DIR ?? join(repoRoot, '.data'), 'cache');
+  return join(process.env.NNSAM_DATA ?? join(repoRoot, '.data'), 'cache');
 }
 
 /** Embeddings live in <cache root>/embeddings. */

@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { uidFor } from '../../server/src/demo/phantom.js';
+import { DEMO_LABELLED_SLICES } from '../../server/src/demo/labels-seg.js';
+import { PHANTOM_LABELS, uidFor } from '../../server/src/demo/phantom.js';
+import { startDemo } from '../../server/src/demo/start.js';
 import { startOrthanc } from '../../server/src/orthanc/launch.js';
 
 const exec = promisify(execFile);
@@ -20,7 +22,34 @@ describe('npm start (nnsam demo)', () => {
     expect(stdout).toMatch(/OHIF viewer:\s+http:\/\/127\.0\.0\.1:\d+\//);
     // the URL that opens the demo study directly in the nnSAM mode
     expect(stdout).toContain(`/nnsam?StudyInstanceUIDs=${uidFor(1, 'study')}`);
+    expect(stdout).toMatch(/Demo labels:\s+a SEG labelling slices 3, 8, 13, 18/);
     expect(stdout).toMatch(/demo check passed/);
+  });
+
+  it('ships labelled slices: the demo SEG becomes a training example with those slices and all classes', async () => {
+    const demo = await startDemo({ port: 0, demoLabels: true });
+    try {
+      const api = async (path: string, body: unknown) => {
+        const res = await fetch(`${demo.viewerUrl}/api${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(res.status, await res.clone().text()).toBe(201);
+        return res.json() as Promise<Record<string, unknown>>;
+      };
+      const classes = Object.entries(PHANTOM_LABELS).map(([value, name]) => ({ value: Number(value), name }));
+      const project = await api('/projects', { name: 'Demo', classes });
+      const example = await api(`/projects/${String(project.id)}/examples`, {
+        studyInstanceUID: demo.phantom!.studyInstanceUID,
+        seriesInstanceUID: demo.phantom!.seriesInstanceUID,
+        source: { kind: 'seg', segSeriesInstanceUID: demo.demoLabelsSeriesUID },
+      });
+      expect(example.labelledSlices).toEqual(DEMO_LABELLED_SLICES);
+      expect(example.classesPresent).toEqual([1, 2, 3]);
+    } finally {
+      await demo.stop();
+    }
   });
 
   it('uses an existing DICOMweb server with --dicomweb, without storing anything there unasked', async () => {

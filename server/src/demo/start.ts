@@ -19,6 +19,7 @@ import type { RuntimePlugin } from '../viewer/app-config.js';
 import { nnsamPlugins, ohifDistDir } from '../viewer/paths.js';
 import { parseUpstream } from '../viewer/proxy.js';
 import { viewerRouter } from '../viewer/router.js';
+import { storeDemoLabels } from './labels-seg.js';
 import { makePhantom, type Phantom, type PhantomOptions } from './phantom.js';
 import { stowInstances } from './stow.js';
 
@@ -38,6 +39,8 @@ export interface DemoOptions {
   /** store the phantom study (default: yes with our own Orthanc, no with an existing server) */
   upload?: boolean;
   phantom?: PhantomOptions;
+  /** also store a SEG that labels a few of the phantom's slices (what `nnsam demo` does; tests paint their own) */
+  demoLabels?: boolean;
   /** where the viewer finds the nnSAM API (default '/api' on the same origin) */
   apiBaseUrl?: string;
   /** mounts routes before the viewer and the API */
@@ -62,6 +65,8 @@ export interface Demo {
   dicomWebUpstream: string;
   orthanc: OrthancInstance | undefined;
   phantom: Phantom | undefined;
+  /** the SEG series with the phantom's labels on a few slices, when it was stored (demoLabels) */
+  demoLabelsSeriesUID: string | undefined;
   /** The API's store, queue and services (undefined with api: false). */
   api: ApiRuntime | undefined;
   app: Express;
@@ -84,6 +89,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     const dicomWebUpstream = options.dicomWeb ?? orthanc!.dicomWebUrl;
     let phantom: Phantom | undefined;
+    let demoLabelsSeriesUID: string | undefined;
     if (options.upload ?? !options.dicomWeb) {
       phantom = makePhantom(options.phantom);
       await stowInstances(
@@ -91,6 +97,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         phantom.instances.map((i) => i.bytes),
         { headers: options.dicomWebHeaders },
       );
+      if (options.demoLabels) {
+        demoLabelsSeriesUID = await storeDemoLabels(dicomWebUpstream, phantom, options.dicomWebHeaders);
+      }
     }
 
     const app = express();
@@ -143,6 +152,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       dicomWebUpstream,
       orthanc,
       phantom,
+      demoLabelsSeriesUID,
       api,
       app,
       server,

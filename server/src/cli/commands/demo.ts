@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
+import { DEMO_LABELLED_SLICES, DEMO_SEG_DESCRIPTION } from '../../demo/labels-seg.js';
 import { makePhantom } from '../../demo/phantom.js';
 import { startDemo, type Demo } from '../../demo/start.js';
 import { NnsamError } from '../../util/errors.js';
@@ -68,6 +69,7 @@ export function registerDemo(program: Command): void {
         dicomWeb,
         dicomWebHeaders: authorization ? { authorization } : undefined,
         upload: dicomWeb ? Boolean(opts.upload) : true,
+        demoLabels: true,
         // npm start keeps trained models between runs; --check leaves nothing behind
         api: { dataDir: opts.check ? undefined : resolve(opts.data ?? join(repoRoot, '.data', 'demo')) },
       });
@@ -76,6 +78,13 @@ export function registerDemo(program: Command): void {
       console.log(`nnSAM API server:    ${demo.viewerUrl}/api (data: ${demo.api?.ctx.config.dataDir})`);
       console.log(`OHIF viewer:         ${demo.viewerUrl}/`);
       if (demo.studyUrl) console.log(`Demo study:          ${demo.studyUrl}`);
+      if (demo.demoLabelsSeriesUID) {
+        const slices = DEMO_LABELLED_SLICES.map((k) => k + 1).join(', ');
+        console.log(`Demo labels:         a SEG labelling slices ${slices} ("${DEMO_SEG_DESCRIPTION}");`);
+        console.log(
+          '                     add it in the nnSAM panel as a training example, or paint your own',
+        );
+      }
 
       if (opts.check) {
         try {
@@ -126,10 +135,11 @@ async function checkDemo(demo: Demo): Promise<void> {
       await get(`/dicom-web/studies?StudyInstanceUID=${studyInstanceUID}`, 'application/dicom+json')
     ).json()) as Array<Record<string, { Value?: unknown[] }>>;
     const count = Number(found[0]?.['00201208']?.Value?.[0] ?? 0);
-    if (count !== instances.length) {
+    const expected = instances.length + (demo.demoLabelsSeriesUID ? 1 : 0);
+    if (count !== expected) {
       throw new NnsamError(
         'demo_check_failed',
-        `The DICOMweb proxy finds ${count} instances of the demo study, expected ${instances.length}.`,
+        `The DICOMweb proxy finds ${count} instances of the demo study, expected ${expected}.`,
       );
     }
   } else {

@@ -124,6 +124,7 @@ function limitProblem(
   if (segmentCount > l.maxSegments) return `${segmentCount} label values (at most ${l.maxSegments})`;
   const uids = [input.studyInstanceUID, input.seriesInstanceUID, ...slices.map((x) => x.sopInstanceUID)];
   const bad = uids.find((uid) => !uid || uid.length > l.maxUidLength);
-  if (bad !== undefined) return `the UID "${bad}", which is empty or longer than ${l.maxUidLength} characters`;
+  if (bad !== undefined)
+    return `the UID "${bad}", which is empty or longer than ${l.maxUidLength} characters`;
   return undefined;
 }

@@ -30,32 +30,32 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
   return (
     <section className="nnsam-section" data-cy="nnsam-labelled-slices">
       <div className="nnsam-section-header">
-        <h2>Add labelled slices</h2>
-        <span className="nnsam-row">
-          <button
-            type="button"
-            className="nnsam-button"
-            onClick={props.onDetect}
-            data-cy="nnsam-detect-labels"
-          >
-            Check
-          </button>
-          <button
-            type="button"
-            className="nnsam-button primary"
-            disabled={!props.onAdd || props.adding}
-            onClick={props.onAdd}
-            data-cy="nnsam-add-labels"
-            title={
-              props.onAdd
-                ? 'Send the labelled slices of the active series to the training set'
-                : 'Select a project first'
-            }
-          >
-            {props.adding ? 'Adding…' : 'Add labelled slices'}
-          </button>
-        </span>
+        <h2>Labelled slices</h2>
+        <button
+          type="button"
+          className="nnsam-button"
+          onClick={props.onDetect}
+          data-cy="nnsam-detect-labels"
+          title="Show which slices of the active series carry labels, without sending them"
+        >
+          Check
+        </button>
       </div>
+      <button
+        type="button"
+        className="nnsam-button primary"
+        style={{ width: '100%', marginBottom: 6 }}
+        disabled={!props.onAdd || props.adding}
+        onClick={props.onAdd}
+        data-cy="nnsam-add-labels"
+        title={
+          props.onAdd
+            ? 'Send the labelled slices of the active series to the training set'
+            : 'Select a project first'
+        }
+      >
+        {props.adding ? 'Adding…' : 'Add labelled slices'}
+      </button>
       {!detected && !error && !examples.length && (
         <div className="nnsam-muted nnsam-small">
           Paint a few slices of the active series (Start labelling, then OHIF&apos;s brush), then add them.

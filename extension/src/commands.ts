@@ -5,10 +5,12 @@
 import { COMMANDS, COMMANDS_CONTEXT } from './ids.js';
 import { notifyError } from './errors.js';
 import { collectLabelmap, type CollectOptions } from './labelmap/collect.js';
+import { createLabelmap, type CreateLabelmapOptions } from './labelmap/create.js';
 import type { OhifContext } from './ohif/context.js';
 import { showSeg, type ShowSegOptions } from './seg/show.js';
+import type { Workflow } from './workflow/workflow.js';
 
-export function commandsModule(ctx: OhifContext) {
+export function commandsModule(ctx: OhifContext, workflow: () => Workflow) {
   const reported =
     <A, R>(title: string, fn: (args: A) => R | Promise<R>) =>
     async (args: A): Promise<R> => {
@@ -29,6 +31,17 @@ export function commandsModule(ctx: OhifContext) {
       [COMMANDS.showSeg]: {
         commandFn: reported('nnSAM: cannot show the segmentation', (args: ShowSegOptions) =>
           showSeg(ctx, args),
+        ),
+      },
+      [COMMANDS.createLabelmap]: {
+        commandFn: reported('nnSAM: cannot start labelling', (args: CreateLabelmapOptions) =>
+          createLabelmap(ctx, args),
+        ),
+      },
+      [COMMANDS.segmentWithLatestModel]: {
+        // the toolbar passes its button props; the scope is all we read
+        commandFn: reported('nnSAM: segmentation failed', (args: { scope?: 'series' | 'study' } = {}) =>
+          workflow().segment(args.scope === 'study' ? 'study' : 'series'),
         ),
       },
     },

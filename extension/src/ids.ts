@@ -16,7 +16,15 @@ export const COMMANDS = {
   collectLabelmap: 'nnsam.collectLabelmap',
   /** Re-queries the study and shows a SEG series as an overlay on the series it references. */
   showSeg: 'nnsam.showSeg',
+  /** Creates a labelmap on the active series whose segments are given classes (segment n = class n). */
+  createLabelmap: 'nnsam.createLabelmap',
+  /** One click: segments the active series with the selected project's latest model and shows the SEG. */
+  segmentWithLatestModel: 'nnsam.segmentWithLatestModel',
 } as const;
 
 /** The commands module's context (OHIF creates it on registration). */
 export const COMMANDS_CONTEXT = 'NNSAM';
+
+/** Toolbar: the one-click button (registered by the mode) and its evaluator (registered here). */
+export const SEGMENT_BUTTON_ID = 'nnsamSegmentLatest';
+export const SEGMENT_EVALUATOR = 'evaluate.nnsam.segmentWithLatestModel';

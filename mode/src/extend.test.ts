@@ -1,7 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import mode from './index.js';
-import { MODE_ID, PANEL_ID, PANEL_TEST_ID, STOCK_SEGMENTATION_PANELS } from './ids.js';
+import {
+  MODE_ID,
+  PANEL_ID,
+  PANEL_TEST_ID,
+  SEGMENT_BUTTON_ID,
+  SEGMENT_COMMAND,
+  SEGMENT_EVALUATOR,
+  STOCK_SEGMENTATION_PANELS,
+} from './ids.js';
 import { extendSegmentationMode, keepPanelInFront } from './extend.js';
 import type { ModeContext, ModeInstance, ModeModule } from './types.js';
 
@@ -32,24 +40,34 @@ function stockInstance(calls: string[]): ModeInstance {
       this._unsubscriptions?.forEach((u) => u());
     },
     extensions: { '@ohif/extension-default': '^3.0.0' },
+    toolbarButtons: [{ $reference: 'cornerstone.toolbarButtons' }],
   };
 }
 
 function panelServiceRecorder() {
-  const listeners: Array<(e: { panelId: string }) => void> = [];
+  const listeners: Array<(e: { panelId: string; forceActive: boolean }) => void> = [];
   const activated: string[] = [];
+  const sections: Record<string, string[]> = { primary: ['WindowLevel', 'Pan'] };
   return {
     activated,
-    emit: (panelId: string) => listeners.forEach((l) => l({ panelId })),
+    sections,
+    emit: (panelId: string, forceActive = true) => listeners.forEach((l) => l({ panelId, forceActive })),
     ctx: {
       servicesManager: {
         services: {
           panelService: {
             EVENTS: { ACTIVATE_PANEL: 'event::panelService:activatePanel' },
             activatePanel: (id: string) => void activated.push(id),
-            subscribe: (_e: string, l: (e: { panelId: string }) => void) => {
+            subscribe: (_e: string, l: (e: { panelId: string; forceActive: boolean }) => void) => {
               listeners.push(l);
               return { unsubscribe: () => listeners.splice(listeners.indexOf(l), 1) };
+            },
+          },
+          // OHIF 3.13's updateSection appends ids the section does not have yet
+          toolbarService: {
+            updateSection: (key: string, ids: string[]) => {
+              const section = (sections[key] ??= []);
+              section.push(...ids.filter((id) => !section.includes(id)));
             },
           },
         },
@@ -71,6 +89,15 @@ describe('nnSAM mode', () => {
     expect(nnsam.routes[0]!.layoutTemplate.call(nnsam.routes[0]!)).toBe(nnsam.routes[0]!.layoutInstance);
     // our extension is never in the route's extension map (OHIF would try to import it by name)
     expect(Object.keys(nnsam.extensions as object)).not.toContain('@nnsam/ohif-extension');
+    // the stock toolbar composition stays, with the one-click button added as a plain definition
+    expect(nnsam.toolbarButtons).toEqual([
+      { $reference: 'cornerstone.toolbarButtons' },
+      {
+        id: SEGMENT_BUTTON_ID,
+        uiType: 'ohif.toolButton',
+        props: expect.objectContaining({ commands: SEGMENT_COMMAND, evaluate: SEGMENT_EVALUATOR }),
+      },
+    ]);
   });
 
   it('runs the stock onModeEnter on itself and cleans up its own subscription on exit', () => {
@@ -81,6 +108,10 @@ describe('nnSAM mode', () => {
     try {
       nnsam.onModeEnter!.call(nnsam, recorder.ctx);
       expect(calls).toEqual([`stock enter as ${MODE_ID}`]);
+      // the one-click button joins the stock primary toolbar, after the stock buttons, once
+      expect(recorder.sections.primary).toEqual(['WindowLevel', 'Pan', SEGMENT_BUTTON_ID]);
+      nnsam.onModeEnter!.call(nnsam, recorder.ctx);
+      expect(recorder.sections.primary).toEqual(['WindowLevel', 'Pan', SEGMENT_BUTTON_ID]);
       expect(nnsam._unsubscriptions).toHaveLength(2);
       nnsam.onModeExit!.call(nnsam, recorder.ctx);
       expect(calls).toContain('stock unsubscribed');
@@ -98,6 +129,8 @@ describe('nnSAM mode', () => {
     });
     recorder.emit(STOCK_SEGMENTATION_PANELS[0]!);
     recorder.emit('@ohif/extension-cornerstone.panelModule.panelMeasurement');
+    // not forced: asked for on purpose (the extension opening the brush tools), left alone
+    recorder.emit(STOCK_SEGMENTATION_PANELS[0]!, false);
     ourPanelOnScreen = false;
     recorder.emit(STOCK_SEGMENTATION_PANELS[1]!);
     await new Promise((r) => setTimeout(r, 10));

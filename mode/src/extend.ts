@@ -2,6 +2,7 @@
  * Builds the nnSAM mode instance from the stock segmentation mode's instance.
  */
 import { MODE_ID, PANEL_ID, PANEL_TEST_ID, ROUTE_NAME, STOCK_SEGMENTATION_PANELS } from './ids.js';
+import { PRIMARY_SECTION, segmentButton } from './toolbar.js';
 import type { ModeContext, ModeInstance } from './types.js';
 
 export function extendSegmentationMode(base: ModeInstance): ModeInstance {
@@ -29,8 +30,14 @@ export function extendSegmentationMode(base: ModeInstance): ModeInstance {
         },
       },
     ],
+    toolbarButtons: [
+      ...(base.toolbarButtons ?? []).filter((b) => (b as { id?: string })?.id !== segmentButton.id),
+      segmentButton,
+    ],
     onModeEnter(this: ModeInstance, ctx: ModeContext) {
       baseEnter?.call(this, ctx);
+      // the stock enter registered the toolbar from the composition; append ours to the primary bar
+      ctx.servicesManager.services.toolbarService?.updateSection(PRIMARY_SECTION, [segmentButton.id]);
       this._unsubscriptions ??= [];
       this._unsubscriptions.push(keepPanelInFront(ctx));
     },
@@ -40,7 +47,9 @@ export function extendSegmentationMode(base: ModeInstance): ModeInstance {
 /**
  * The stock mode switches the right panel to its labelmap (or contour) panel when the first segmentation
  * appears, e.g. when the nnSAM panel loads a SEG. If our panel was the one on screen at that moment, the
- * switch was not the user's doing: bring ours back. If the user was elsewhere, leave it alone.
+ * switch was not the user's doing: bring ours back. If the user was elsewhere, leave it alone. The stock
+ * switch is forced (`activatePanel(id, true)`); a switch asked for without force (the extension's
+ * "Start labelling" opening the brush tools, a user's action) is left alone.
  */
 export function keepPanelInFront(
   ctx: ModeContext,
@@ -48,7 +57,7 @@ export function keepPanelInFront(
 ): () => void {
   const { panelService } = ctx.servicesManager.services;
   const subscription = panelService.subscribe(panelService.EVENTS.ACTIVATE_PANEL, (event) => {
-    if (!STOCK_SEGMENTATION_PANELS.includes(event?.panelId)) return;
+    if (!STOCK_SEGMENTATION_PANELS.includes(event?.panelId) || !event.forceActive) return;
     // OHIF mounts only the active tab of a side panel: our root in the page means ours is on screen
     if (!doc.querySelector(`[data-cy="${PANEL_TEST_ID}"]`)) return;
     setTimeout(() => panelService.activatePanel(PANEL_ID, true), 0);

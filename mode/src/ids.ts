@@ -9,6 +9,9 @@ export const ROUTE_NAME = 'nnsam';
 export const EXTENSION_ID = '@nnsam/ohif-extension';
 export const PANEL_ID = `${EXTENSION_ID}.panelModule.nnsam`;
 export const PANEL_TEST_ID = 'nnsam-panel';
+export const SEGMENT_COMMAND = 'nnsam.segmentWithLatestModel';
+export const SEGMENT_BUTTON_ID = 'nnsamSegmentLatest';
+export const SEGMENT_EVALUATOR = 'evaluate.nnsam.segmentWithLatestModel';
 
 /** The stock mode we extend, and the panels it switches to when the first segmentation appears. */
 export const SEGMENTATION_MODE = '@ohif/mode-segmentation';

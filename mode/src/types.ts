@@ -15,6 +15,10 @@ export interface ModeServices {
       callback: (event: { panelId: string; forceActive?: boolean }) => void,
     ): Subscription;
   };
+  /** absent in the unit tests' reduced services */
+  toolbarService?: {
+    updateSection(section: string, buttonIds: string[]): void;
+  };
 }
 
 export interface ModeContext {
@@ -42,6 +46,8 @@ export interface ModeInstance {
   routes: ModeRoute[];
   onModeEnter?: (this: ModeInstance, ctx: ModeContext) => void;
   onModeExit?: (this: ModeInstance, ctx: ModeContext) => void;
+  /** OHIF 3.13 toolbar composition: button definitions and `{ $reference }` packs */
+  toolbarButtons?: unknown[];
   /** the stock modes keep their unsubscribe functions here; onModeExit calls them */
   _unsubscriptions?: Array<() => void>;
   [key: string]: unknown;

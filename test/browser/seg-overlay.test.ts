@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { stowInstances } from '../../server/src/demo/stow.js';
 import { sharedDataDir } from '../../server/src/util/paths.js';
-import { compareSnapshots, openStudy, PANEL, runCommand, snapshotViewport } from '../support/ohif.js';
+import {
+  canvasPixelsPerImagePixel,
+  compareSnapshots,
+  openStudy,
+  PANEL,
+  runCommand,
+  snapshotViewport,
+} from '../support/ohif.js';
 import { saveScreenshot } from '../support/screenshots.js';
 import { readBinarySeg, type BinarySeg } from '../support/seg.js';
 import { startViewerStack, type ViewerStack } from '../support/stack.js';
@@ -98,7 +105,7 @@ describe('nnsam.showSeg', () => {
 
     // our panel is still the one on screen (the stock mode switches panels when a SEG appears)
     await page.waitForSelector(PANEL, { timeout: 5000 });
-    await saveScreenshot(page, 'overlay.png');
+    await saveScreenshot(page, 'liver-seg.png');
 
     // The overlay is drawn: hiding the segment (per-segment visibility) and showing it again changes a
     // liver-sized patch of the viewport, towards the segment colour. (Before/after the load is no baseline:
@@ -145,35 +152,4 @@ async function setSegmentVisible(page: Page, shown: ShownSeg, visible: boolean):
   );
   // two animation frames: cornerstone renders on the next frame after a change
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-}
-
-/** How many canvas pixels one image pixel covers along a row, from cornerstone's own geometry. */
-async function canvasPixelsPerImagePixel(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const w = window as unknown as {
-      services: { viewportGridService: { getActiveViewportId(): string } };
-      cornerstone: {
-        getRenderingEngines(): Array<{
-          getViewport(id: string):
-            | {
-                canvasToWorld(p: [number, number]): number[];
-                getCurrentImageId(): string;
-                canvas: HTMLCanvasElement;
-              }
-            | undefined;
-        }>;
-        utilities: { worldToImageCoords(imageId: string, world: number[]): [number, number] };
-      };
-    };
-    const id = w.services.viewportGridService.getActiveViewportId();
-    const vp = w.cornerstone
-      .getRenderingEngines()
-      .map((e) => e.getViewport(id))
-      .find(Boolean)!;
-    const imageId = vp.getCurrentImageId();
-    const a = w.cornerstone.utilities.worldToImageCoords(imageId, vp.canvasToWorld([100, 100]));
-    const b = w.cornerstone.utilities.worldToImageCoords(imageId, vp.canvasToWorld([300, 100]));
-    const cssPerImage = 200 / Math.hypot(b[0] - a[0], b[1] - a[1]);
-    return cssPerImage * (vp.canvas.width / vp.canvas.clientWidth);
-  });
 }

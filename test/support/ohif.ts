@@ -121,3 +121,141 @@ export async function compareSnapshots(
     [before, after, threshold] as const,
   );
 }
+
+/**
+ * Drags the mouse through the points (button held), as a user paints a brush stroke; one point is a click.
+ * Then it pauses as a user would: cornerstone holds a click for 400 ms to tell it from a double click, and
+ * the brush finishes a stroke after the mouse is up; strokes fired back to back land partly elsewhere.
+ */
+export async function drag(page: Page, points: Array<{ x: number; y: number }>): Promise<void> {
+  await page.mouse.move(points[0]!.x, points[0]!.y);
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(p.x, p.y);
+  await page.mouse.up();
+  await page.waitForTimeout(450);
+}
+
+/** Waits two animation frames: cornerstone draws on the next frame after a change. */
+export async function nextFrames(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+interface PageCornerstone {
+  services: { viewportGridService: { getActiveViewportId(): string } };
+  cornerstone: {
+    getRenderingEngines(): Array<{
+      getViewport(id: string):
+        | {
+            getImageIds(): string[];
+            getCurrentImageId(): string;
+            setImageIdIndex(index: number): Promise<string>;
+            worldToCanvas(world: number[]): [number, number];
+            canvas: HTMLCanvasElement;
+          }
+        | undefined;
+    }>;
+    metaData: { get(type: string, id: string): { SOPInstanceUID: string } | undefined };
+    utilities: { imageToWorldCoords(imageId: string, ij: [number, number]): number[] };
+  };
+}
+
+/** Shows the image with this SOP Instance UID in the active viewport and waits until it is drawn. */
+export async function showInstance(page: Page, sopInstanceUID: string): Promise<void> {
+  await page.evaluate(async (uid) => {
+    const w = window as unknown as PageCornerstone;
+    const id = w.services.viewportGridService.getActiveViewportId();
+    const vp = w.cornerstone
+      .getRenderingEngines()
+      .map((e) => e.getViewport(id))
+      .find(Boolean)!;
+    const index = vp
+      .getImageIds()
+      .findIndex((imageId) => w.cornerstone.metaData.get('instance', imageId)?.SOPInstanceUID === uid);
+    if (index < 0) throw new Error(`the active viewport has no image ${uid}`);
+    await vp.setImageIdIndex(index);
+  }, sopInstanceUID);
+  await waitForViewportsRendered(page);
+  await nextFrames(page);
+}
+
+/** Page coordinates of image pixel centres (column i, row j) of the image in the active viewport. */
+export async function imageToPage(
+  page: Page,
+  pixels: Array<[number, number]>,
+): Promise<Array<{ x: number; y: number }>> {
+  return page.evaluate((ijs) => {
+    const w = window as unknown as PageCornerstone;
+    const id = w.services.viewportGridService.getActiveViewportId();
+    const vp = w.cornerstone
+      .getRenderingEngines()
+      .map((e) => e.getViewport(id))
+      .find(Boolean)!;
+    const imageId = vp.getCurrentImageId();
+    const box = vp.canvas.getBoundingClientRect();
+    return ijs.map(([i, j]) => {
+      const [x, y] = vp.worldToCanvas(
+        w.cornerstone.utilities.imageToWorldCoords(imageId, [i + 0.5, j + 0.5]),
+      );
+      return { x: box.left + x, y: box.top + y };
+    });
+  }, pixels);
+}
+
+/**
+ * Sets the brush radius (mm) in the tool's own box of OHIF's labelmap panel, and waits until the slider
+ * shows it and cornerstone's brush tools use it.
+ */
+export async function setBrushRadius(page: Page, mm: number): Promise<void> {
+  const box = page.locator('[data-cy="brush-radius"] input[type="number"]');
+  await box.fill(String(mm));
+  await box.press('Enter');
+  await page.waitForSelector(`[data-cy="brush-radius"] [role="slider"][aria-valuenow="${mm}"]`);
+  await page.waitForFunction(
+    (size) => {
+      const w = window as unknown as {
+        services: { toolGroupService: { getToolGroupIds(): string[] } };
+        cornerstoneTools: {
+          utilities: { segmentation: { getBrushSizeForToolGroup(id: string): number | undefined } };
+        };
+      };
+      const sizes = w.services.toolGroupService
+        .getToolGroupIds()
+        .map((id) => w.cornerstoneTools.utilities.segmentation.getBrushSizeForToolGroup(id))
+        .filter((s) => s !== undefined && s !== null);
+      return sizes.length > 0 && sizes.every((s) => s === size);
+    },
+    mm,
+    { timeout: 10_000 },
+  );
+}
+
+/** How many canvas pixels one image pixel covers along a row, from cornerstone's own geometry. */
+export async function canvasPixelsPerImagePixel(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const w = window as unknown as {
+      services: { viewportGridService: { getActiveViewportId(): string } };
+      cornerstone: {
+        getRenderingEngines(): Array<{
+          getViewport(id: string):
+            | {
+                canvasToWorld(p: [number, number]): number[];
+                getCurrentImageId(): string;
+                canvas: HTMLCanvasElement;
+              }
+            | undefined;
+        }>;
+        utilities: { worldToImageCoords(imageId: string, world: number[]): [number, number] };
+      };
+    };
+    const id = w.services.viewportGridService.getActiveViewportId();
+    const vp = w.cornerstone
+      .getRenderingEngines()
+      .map((e) => e.getViewport(id))
+      .find(Boolean)!;
+    const imageId = vp.getCurrentImageId();
+    const a = w.cornerstone.utilities.worldToImageCoords(imageId, vp.canvasToWorld([100, 100]));
+    const b = w.cornerstone.utilities.worldToImageCoords(imageId, vp.canvasToWorld([300, 100]));
+    const cssPerImage = 200 / Math.hypot(b[0] - a[0], b[1] - a[1]);
+    return cssPerImage * (vp.canvas.width / vp.canvas.clientWidth);
+  });
+}

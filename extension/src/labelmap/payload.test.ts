@@ -77,4 +77,18 @@ describe('buildLabelmapPayload', () => {
     const short = { ...painted('4.4', { 0: 1 }), labels: Uint8Array.from([1, 0]) };
     expect(() => buildLabelmapPayload({ ...base, slices: [short] })).toThrow(/has 2 values, expected 4x3/);
   });
+
+  it("checks the contract's limits itself, naming what is over (the schema stays out of the bundle)", () => {
+    const long = `1.${'2'.repeat(70)}`;
+    expect(() => buildLabelmapPayload({ ...base, slices: [painted(long, { 0: 1 })] })).toThrow(
+      /the UID "1\.2+", which is empty or longer than 64 characters/,
+    );
+    const many = Array.from({ length: 4097 }, (_, n) => painted(`1.${n}`, { 0: 1 }));
+    expect(() => buildLabelmapPayload({ ...base, slices: many })).toThrow(
+      /4097 labelled slices \(at most 4096\)/,
+    );
+    // every payload it builds passes the server's own schema
+    const ok = buildLabelmapPayload({ ...base, slices: many.slice(0, 4096) });
+    expect(LabelmapPayload.safeParse(ok).success).toBe(true);
+  });
 });

@@ -2,8 +2,11 @@
  * Turns painted slices into the LabelmapPayload the server takes: keeps only slices with at least one
  * labelled pixel, checks that every slice has the series' size and 0..255 labels, RLE-encodes each with
  * the contract's encoder and names the label values that occur. Pure: no OHIF, testable in Node.
+ * The contract's limits are checked here by hand (its zod schema stays out of the viewer bundle); the
+ * unit test checks every payload against the schema itself.
  */
-import { encodeLabelSlice, LabelmapPayload } from '@nnsam/server/api';
+import type { LabelmapPayload } from '@nnsam/server/api';
+import { encodeLabelSlice, LABELMAP_ENCODING, LABELMAP_LIMITS } from '@nnsam/server/api/labelmap-codec';
 
 import { ViewerError } from '../errors.js';
 
@@ -83,25 +86,45 @@ export function buildLabelmapPayload(input: PayloadInput): LabelmapPayload {
     .sort((a, b) => a - b)
     .map((labelValue) => ({
       labelValue,
-      label: (input.segmentNames?.[labelValue]?.trim() || `Segment ${labelValue}`).slice(0, 64),
+      label: (input.segmentNames?.[labelValue]?.trim() || `Segment ${labelValue}`).slice(
+        0,
+        LABELMAP_LIMITS.maxLabelLength,
+      ),
     }));
-  const parsed = LabelmapPayload.safeParse({
-    encoding: 'rle-u8-v1',
+  const problem = limitProblem(input, rows, columns, slices, segments.length);
+  if (problem) {
+    const l = LABELMAP_LIMITS;
+    throw new ViewerError('bad_labelmap', `The labelmap cannot be sent: it has ${problem}.`, {
+      hint: `Labels are limited to ${l.maxSlices} slices of at most ${l.maxSide}x${l.maxSide} pixels and ${l.maxSegments} segments.`,
+    });
+  }
+  return {
+    encoding: LABELMAP_ENCODING,
     studyInstanceUID: input.studyInstanceUID,
     seriesInstanceUID: input.seriesInstanceUID,
     rows,
     columns,
     slices,
     segments,
-  });
-  if (!parsed.success) {
-    throw new ViewerError(
-      'bad_labelmap',
-      `The labelmap cannot be sent: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
-      {
-        hint: 'Labels are limited to 4096 slices of at most 8192x8192 pixels and 255 segments.',
-      },
-    );
-  }
-  return parsed.data;
+  };
+}
+
+/** What breaks the contract's limits (LABELMAP_LIMITS), in words; undefined when nothing does. */
+function limitProblem(
+  input: PayloadInput,
+  rows: number,
+  columns: number,
+  slices: Array<{ sopInstanceUID: string }>,
+  segmentCount: number,
+): string | undefined {
+  const l = LABELMAP_LIMITS;
+  if (rows > l.maxSide || columns > l.maxSide)
+    return `slices of ${columns}x${rows} pixels (at most ${l.maxSide} per side)`;
+  if (slices.length > l.maxSlices) return `${slices.length} labelled slices (at most ${l.maxSlices})`;
+  if (segmentCount > l.maxSegments) return `${segmentCount} label values (at most ${l.maxSegments})`;
+  const uids = [input.studyInstanceUID, input.seriesInstanceUID, ...slices.map((x) => x.sopInstanceUID)];
+  const bad = uids.find((uid) => !uid || uid.length > l.maxUidLength);
+  if (bad !== undefined)
+    return `the UID "${bad}", which is empty or longer than ${l.maxUidLength} characters`;
+  return undefined;
 }

@@ -117,6 +117,14 @@ export interface SegmentationService extends PubSubService<SegmentationEvent> {
   ): void;
   setActiveSegmentation(viewportId: string, segmentationId: string): void;
   setActiveSegment(segmentationId: string, segmentIndex: number): void;
+  setSegmentColor(
+    viewportId: string,
+    segmentationId: string,
+    segmentIndex: number,
+    rgba: [number, number, number, number],
+  ): void;
+  /** RGBA 0..255 */
+  getSegmentColor(viewportId: string, segmentationId: string, segmentIndex: number): number[] | undefined;
 }
 
 export interface PanelService extends PubSubService<'ACTIVATE_PANEL' | 'PANELS_CHANGED'> {
@@ -137,7 +145,19 @@ export interface UINotificationService {
   }): void;
 }
 
+/** OHIF 3.13's toolbar service, as far as we use it (buttons themselves come from the mode). */
+export interface ToolbarService {
+  refreshToolbarState(props: { viewportId?: string | null }): void;
+}
+
+/** Present when OHIF runs with a login (OIDC): the user's access token for DICOMweb requests. */
+export interface UserAuthenticationService {
+  getAuthorizationHeader?: () => Record<string, string> | undefined;
+}
+
 export interface Services {
+  toolbarService?: ToolbarService;
+  userAuthenticationService?: UserAuthenticationService;
   segmentationService: SegmentationService;
   displaySetService: DisplaySetService;
   viewportGridService: ViewportGridService;

@@ -1,32 +1,65 @@
 /**
- * Section 3: "Add labelled slices". Reads the labelmap painted on the active series (the same code as the
- * `nnsam.collectLabelmap` command), shows which slices carry labels and which classes they hold.
- * TODO(issue 5): send the payload to the project's training set and list the training set (series,
- * slices, classes) with remove, through the API's examples endpoints.
+ * Section 3: "Add labelled slices". Sends the labelmap painted on the active series (only the slices that
+ * carry labels; `nnsam.collectLabelmap`) or a SEG loaded in the viewer to the project's training set, and
+ * lists the training set (series, slices, classes) with a remove button per example.
  */
-import type { LabelmapPayload } from '@nnsam/server/api';
+import type { ClassDef, Example, LabelmapPayload } from '@nnsam/server/api';
+
+import type { ErrorText, ViewerSelection } from '../workflow/workflow.js';
+import { rgb } from './styles.js';
 
 export interface LabelledSlicesProps {
-  payload: LabelmapPayload | null;
-  error: { message: string; hint?: string } | null;
+  detected: LabelmapPayload | null;
+  error: ErrorText | null;
   onDetect: () => void;
-  /** set when the API can take the labels; undefined disables the button */
-  onSend?: (payload: LabelmapPayload) => void;
+  /** undefined: no project selected (the button stays off) */
+  onAdd?: () => void;
+  adding?: boolean;
+  selection?: ViewerSelection | null;
+  onAddSeg?: (segSeriesInstanceUID: string) => void;
+  examples?: Example[];
+  classes?: ClassDef[];
+  seriesName?: (seriesInstanceUID: string) => string;
+  onRemove?: (exampleId: string) => void;
 }
 
 export function LabelledSlicesView(props: LabelledSlicesProps) {
-  const { payload, error } = props;
+  const { detected, error } = props;
+  const examples = props.examples ?? [];
+  const classOf = (value: number) => props.classes?.find((c) => c.value === value);
   return (
     <section className="nnsam-section" data-cy="nnsam-labelled-slices">
       <div className="nnsam-section-header">
-        <h2>Add labelled slices</h2>
-        <button type="button" className="nnsam-button" onClick={props.onDetect} data-cy="nnsam-detect-labels">
-          Detect
+        <h2>Labelled slices</h2>
+        <button
+          type="button"
+          className="nnsam-button"
+          onClick={props.onDetect}
+          data-cy="nnsam-detect-labels"
+          title="Show which slices of the active series carry labels, without sending them"
+        >
+          Check
         </button>
       </div>
-      {!payload && !error && (
+      <button
+        type="button"
+        className="nnsam-button primary"
+        style={{ width: '100%', marginBottom: 6 }}
+        disabled={!props.onAdd || props.adding}
+        onClick={props.onAdd}
+        data-cy="nnsam-add-labels"
+        title={
+          props.onAdd
+            ? 'Send the labelled slices of the active series to the training set'
+            : 'Select a project first'
+        }
+      >
+        {props.adding ? 'Adding…' : 'Add labelled slices'}
+      </button>
+      {!detected && !error && !examples.length && (
         <div className="nnsam-muted nnsam-small">
-          Paint a few slices of the active series with the Labelmap tools, then press Detect.
+          Paint a few slices of the active series (Start labelling, then OHIF&apos;s brush), then add them.
+          Only the slices that carry labels are sent.
         </div>
       )}
       {error && (
@@ -37,33 +70,72 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
           {error.hint && <div className="nnsam-hint nnsam-small">{error.hint}</div>}
         </>
       )}
-      {payload && (
+      {detected && (
+        <div className="nnsam-small" data-cy="nnsam-labelled-summary">
+          {detected.slices.length} labelled slice{detected.slices.length === 1 ? '' : 's'} ·{' '}
+          {detected.columns}×{detected.rows} ·{' '}
+          {(detected.segments ?? []).map((s) => s.label).join(', ') || 'no classes'}
+        </div>
+      )}
+      {props.onAddSeg && (props.selection?.segs.length ?? 0) > 0 && (
+        <div className="nnsam-small" style={{ marginTop: 6 }} data-cy="nnsam-seg-sources">
+          <span className="nnsam-muted">Or add a SEG of this series: </span>
+          {props.selection!.segs.map((s) => (
+            <button
+              key={s.seriesInstanceUID}
+              type="button"
+              className="nnsam-button"
+              style={{ margin: '2px 4px 0 0' }}
+              disabled={props.adding}
+              onClick={() => props.onAddSeg!(s.seriesInstanceUID)}
+              title={s.seriesInstanceUID}
+            >
+              {s.description}
+            </button>
+          ))}
+        </div>
+      )}
+      {examples.length > 0 && (
         <>
-          <div className="nnsam-small" data-cy="nnsam-labelled-summary">
-            {payload.slices.length} labelled slice{payload.slices.length === 1 ? '' : 's'} · {payload.columns}
-            ×{payload.rows} · {(payload.segments ?? []).map((s) => s.label).join(', ') || 'no classes'}
+          <div className="nnsam-small nnsam-muted" style={{ marginTop: 8 }}>
+            Training set: {examples.length} series,{' '}
+            {examples.reduce((n, e) => n + e.labelledSlices.length, 0)} slices
           </div>
-          <ul className="nnsam-list nnsam-small nnsam-muted">
-            {payload.slices.map((s) => (
-              <li key={`${s.sopInstanceUID}#${s.frameNumber ?? 0}`} title={s.sopInstanceUID}>
-                <span>…{s.sopInstanceUID.slice(-18)}</span>
-                {s.frameNumber && <span>frame {s.frameNumber}</span>}
+          <ul className="nnsam-list nnsam-small" data-cy="nnsam-training-set">
+            {examples.map((e) => (
+              <li key={e.id} data-cy="nnsam-example" data-example-id={e.id}>
+                <span style={{ minWidth: 0 }}>
+                  <div title={e.seriesInstanceUID}>
+                    {props.seriesName?.(e.seriesInstanceUID) ?? `…${e.seriesInstanceUID.slice(-10)}`}
+                    {e.sourceKind === 'seg' && <span className="nnsam-muted"> · SEG</span>}
+                  </div>
+                  <div className="nnsam-muted">
+                    {e.labelledSlices.length} slice{e.labelledSlices.length === 1 ? '' : 's'} (
+                    {e.labelledSlices.map((k) => k + 1).join(', ')})
+                  </div>
+                  <div className="nnsam-row" style={{ flexWrap: 'wrap' }}>
+                    {e.classesPresent.map((v) => (
+                      <span key={v} className="nnsam-row" style={{ gap: 3 }}>
+                        <span className="nnsam-swatch" style={{ background: rgb(classOf(v)?.color) }} />
+                        {classOf(v)?.name ?? `class ${v}`}
+                      </span>
+                    ))}
+                  </div>
+                </span>
+                {props.onRemove && (
+                  <button
+                    type="button"
+                    className="nnsam-button"
+                    onClick={() => props.onRemove!(e.id)}
+                    aria-label={`Remove ${e.id}`}
+                    data-cy="nnsam-remove-example"
+                  >
+                    Remove
+                  </button>
+                )}
               </li>
             ))}
           </ul>
-          <div className="nnsam-row" style={{ marginTop: 8 }}>
-            <button
-              type="button"
-              className="nnsam-button primary"
-              disabled={!props.onSend}
-              onClick={() => props.onSend?.(payload)}
-            >
-              Add to training set
-            </button>
-          </div>
-          {!props.onSend && (
-            <div className="nnsam-todo">Sending needs the nnSAM API (not connected yet).</div>
-          )}
         </>
       )}
     </section>

@@ -2,35 +2,35 @@
  * A small live chart for training: loss (left scale, from 0 to its maximum) and validation Dice (right
  * scale, 0..1) against the iteration. Plain SVG in OHIF's theme colours; no chart library.
  */
-export interface CurvePoint {
-  iteration: number;
-  loss: number;
-  valDice?: number | null;
-}
+import type { CurvePoint } from '../workflow/curve.js';
+
+export type { CurvePoint } from '../workflow/curve.js';
 
 const W = 240;
 const H = 90;
 const PAD = { left: 30, right: 28, top: 6, bottom: 16 };
+const DICE_COLOUR = 'hsl(142 70% 45%)';
 
 export function LossCurve({ points }: { points: CurvePoint[] }) {
-  if (points.length < 2) {
+  const losses = points.filter((p): p is CurvePoint & { loss: number } => typeof p.loss === 'number');
+  const dices = points.filter((p): p is CurvePoint & { valDice: number } => typeof p.valDice === 'number');
+  if (losses.length < 2) {
     return <div className="nnsam-muted nnsam-small">The curve appears after the first iterations.</div>;
   }
   const first = points[0]!.iteration;
   const last = points[points.length - 1]!.iteration;
-  const maxLoss = Math.max(...points.map((p) => p.loss), 1e-9);
+  const maxLoss = Math.max(...losses.map((p) => p.loss), 1e-9);
   const x = (it: number) =>
     PAD.left + ((it - first) / Math.max(last - first, 1)) * (W - PAD.left - PAD.right);
   const yLoss = (v: number) => PAD.top + (1 - v / maxLoss) * (H - PAD.top - PAD.bottom);
   const yDice = (v: number) => PAD.top + (1 - v) * (H - PAD.top - PAD.bottom);
   const line = (ps: Array<[number, number]>) =>
     ps.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ');
-  const loss = line(points.map((p) => [x(p.iteration), yLoss(p.loss)]));
-  const dicePoints = points.filter((p) => typeof p.valDice === 'number');
-  const dice = line(dicePoints.map((p) => [x(p.iteration), yDice(p.valDice!)]));
-  const lastDice = dicePoints[dicePoints.length - 1]?.valDice;
+  const loss = line(losses.map((p) => [x(p.iteration), yLoss(p.loss)]));
+  const dice = line(dices.map((p) => [x(p.iteration), yDice(p.valDice)]));
+  const lastDice = dices[dices.length - 1]?.valDice;
   return (
-    <figure style={{ margin: '6px 0 0' }} data-cy="nnsam-loss-curve">
+    <figure style={{ margin: '6px 0 0' }} data-cy="nnsam-loss-curve" data-points={losses.length}>
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label="training loss and validation Dice">
         <rect
           x={PAD.left}
@@ -47,14 +47,11 @@ export function LossCurve({ points }: { points: CurvePoint[] }) {
           stroke="hsl(var(--primary))"
           strokeWidth={1.5}
         />
-        {dicePoints.length > 0 && (
-          <polyline
-            data-series="dice"
-            points={dice}
-            fill="none"
-            stroke="hsl(142 70% 45%)"
-            strokeWidth={1.5}
-          />
+        {dices.length > 0 && (
+          <polyline data-series="dice" points={dice} fill="none" stroke={DICE_COLOUR} strokeWidth={1.5} />
+        )}
+        {dices.length === 1 && (
+          <circle cx={x(dices[0]!.iteration)} cy={yDice(dices[0]!.valDice)} r={2} fill={DICE_COLOUR} />
         )}
         <text
           x={PAD.left - 3}
@@ -77,11 +74,12 @@ export function LossCurve({ points }: { points: CurvePoint[] }) {
       </svg>
       <figcaption className="nnsam-small nnsam-muted">
         <span style={{ color: 'hsl(var(--primary))' }}>
-          loss {points[points.length - 1]!.loss.toFixed(3)}
+          loss {losses[losses.length - 1]!.loss.toFixed(3)}
         </span>
         {typeof lastDice === 'number' && (
-          <span style={{ color: 'hsl(142 70% 45%)', marginLeft: 8 }}>val Dice {lastDice.toFixed(3)}</span>
+          <span style={{ color: DICE_COLOUR, marginLeft: 8 }}>val Dice {lastDice.toFixed(3)}</span>
         )}
+        <span style={{ marginLeft: 8 }}>iteration {last}</span>
       </figcaption>
     </figure>
   );

@@ -1,41 +1,42 @@
 /**
- * Section 1: is the nnSAM server reachable, and which version. A failure is shown plainly, with what to do.
- * TODO(issue 5): device (CPU/GPU) and whether the SAM encoder weights are present (with the hint to add
- * them) come from the API's info endpoint when it lands.
+ * Section 1: is the nnSAM server reachable, on which device it computes, and whether the MobileSAM encoder
+ * weights are there (or how to add them). Failures are shown plainly, with what to do.
  */
-import type { Health } from '@nnsam/server/api';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Info } from '@nnsam/server/api';
 
-import type { NnsamApi } from '../api/client.js';
-import { errorText } from '../errors.js';
+import type { ServerState } from '../workflow/workflow.js';
 
-export type HealthState =
-  { kind: 'checking' } | { kind: 'ok'; health: Health } | { kind: 'error'; message: string; hint?: string };
-
-export function useServerHealth(api: NnsamApi, intervalMs = 15_000): [HealthState, () => void] {
-  const [state, setState] = useState<HealthState>({ kind: 'checking' });
-  const generation = useRef(0);
-  const check = useCallback(() => {
-    const mine = ++generation.current;
-    setState((s) => (s.kind === 'ok' ? s : { kind: 'checking' }));
-    api.health().then(
-      (health) => mine === generation.current && setState({ kind: 'ok', health }),
-      (e: unknown) => mine === generation.current && setState({ kind: 'error', ...errorText(e) }),
-    );
-  }, [api]);
-  useEffect(() => {
-    check();
-    const timer = setInterval(check, intervalMs);
-    const answers = generation; // a bump on unmount drops answers still in flight
-    return () => {
-      answers.current++;
-      clearInterval(timer);
-    };
-  }, [check, intervalMs]);
-  return [state, check];
+export function deviceText(info: Info): string {
+  const { devices } = info;
+  if (devices.cuda && devices.gpus.length) return `GPU ${devices.gpus.join(', ')}`;
+  return `CPU, ${devices.cpuThreads} thread${devices.cpuThreads === 1 ? '' : 's'}`;
 }
 
-export function ServerStatusView(props: { state: HealthState; apiBaseUrl: string; onRetry: () => void }) {
+function EncoderLine({ info }: { info: Info }) {
+  const mobileSam = info.encoders.find((e) => e.id === 'mobilesam');
+  if (info.mobileSam.configured && mobileSam?.available !== false) {
+    return (
+      <div className="nnsam-small" data-cy="nnsam-encoder" data-available="true">
+        <span className="nnsam-dot ok" style={{ display: 'inline-block', marginRight: 6 }} />
+        MobileSAM encoder weights present
+      </div>
+    );
+  }
+  return (
+    <div className="nnsam-small" data-cy="nnsam-encoder" data-available="false">
+      <div>
+        <span className="nnsam-dot warn" style={{ display: 'inline-block', marginRight: 6 }} />
+        No MobileSAM weights: training uses nnU-Net alone
+      </div>
+      <div className="nnsam-hint">
+        {mobileSam?.hint ??
+          'To add them, set NNSAM_MOBILESAM_CHECKPOINT (mobile_sam.pt) or NNSAM_MOBILESAM_ONNX on the server and restart it.'}
+      </div>
+    </div>
+  );
+}
+
+export function ServerStatusView(props: { state: ServerState; apiBaseUrl: string; onRetry: () => void }) {
   const { state } = props;
   return (
     <section className="nnsam-section" data-cy="nnsam-server-status" data-state={state.kind}>
@@ -51,12 +52,29 @@ export function ServerStatusView(props: { state: HealthState; apiBaseUrl: string
         </div>
       )}
       {state.kind === 'ok' && (
-        <div className="nnsam-row">
-          <span className="nnsam-dot ok" />
-          <span>
-            Connected <span className="nnsam-muted">· version {state.health.version}</span>
-          </span>
-        </div>
+        <>
+          <div className="nnsam-row">
+            <span className="nnsam-dot ok" />
+            <span>
+              Connected <span className="nnsam-muted">· version {state.health.version}</span>
+              {state.info && (
+                <span className="nnsam-muted" data-cy="nnsam-device">
+                  {' '}
+                  · {deviceText(state.info)}
+                </span>
+              )}
+            </span>
+          </div>
+          {state.info && <EncoderLine info={state.info} />}
+          {state.infoError && (
+            <>
+              <div className="nnsam-error nnsam-small" role="alert">
+                {state.infoError.message}
+              </div>
+              {state.infoError.hint && <div className="nnsam-hint nnsam-small">{state.infoError.hint}</div>}
+            </>
+          )}
+        </>
       )}
       {state.kind === 'error' && (
         <>

@@ -2,7 +2,13 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 
 import { LossCurve } from './LossCurve.js';
-import { parseClassNames, ProjectSection, SegmentSection, TrainSection } from './sections.js';
+import {
+  modelMetricsText,
+  parseClassNames,
+  ProjectSection,
+  SegmentSection,
+  TrainSection,
+} from './sections.js';
 
 const text = (html: string) =>
   html
@@ -18,26 +24,45 @@ describe('panel sections fed by props', () => {
       { value: 2, name: 'Spleen', color: [77, 228, 121] },
     ]);
     expect(() => parseClassNames('Liver, liver')).toThrow(/"liver" is listed twice/);
+    expect(() => parseClassNames('x'.repeat(65))).toThrow(/longer than 64/);
   });
 
-  it('lists the selected project’s classes with their colours', () => {
+  it('lists the selected project’s classes with their colours, and offers to start labelling', () => {
     const html = renderToStaticMarkup(
       <ProjectSection
         projects={[{ id: 'p1', name: 'Cardiac', classes: [{ value: 1, name: 'LV', color: [1, 2, 3] }] }]}
         selectedId="p1"
         onSelect={noop}
         onCreate={noop}
+        onStartLabelling={noop}
       />,
     );
     expect(html).toContain('rgb(1, 2, 3)');
     expect(text(html)).toContain('LV 1');
+    expect(html).toContain('data-cy="nnsam-start-labelling"');
+    // the creation form is folded away while projects exist, open when there are none
+    expect(html).not.toContain('data-cy="nnsam-project-form"');
+    const empty = renderToStaticMarkup(
+      <ProjectSection
+        projects={[]}
+        selectedId={null}
+        onSelect={noop}
+        onCreate={noop}
+        onStartLabelling={noop}
+      />,
+    );
+    expect(empty).toContain('data-cy="nnsam-project-form"');
+    expect(empty).not.toContain('nnsam-start-labelling');
   });
 
   it('shows training progress, a curve with a point per iteration, then the model and its metrics', () => {
-    const curve = [1, 2, 3].map((iteration) => ({ iteration, loss: 1 / iteration, valDice: iteration / 4 }));
+    const curve = [1, 2, 3].flatMap((iteration) => [
+      { iteration, loss: 1 / iteration },
+      { iteration, valDice: iteration / 4 },
+    ]);
     const live = renderToStaticMarkup(
       <TrainSection
-        job={{ state: 'running', progress: { stage: 'training', done: 30, total: 120 } }}
+        job={{ state: 'running', progress: { stage: 'training' }, fraction: 0.25 }}
         curve={curve}
         model={null}
         canTrain
@@ -46,41 +71,59 @@ describe('panel sections fed by props', () => {
       />,
     );
     expect(text(live)).toContain('training · 25%');
+    expect(live).toContain('aria-valuenow="25"');
     expect(text(live)).toContain('Cancel');
-    expect(text(live)).toContain('loss 0.333 val Dice 0.750');
+    expect(text(live)).toContain('loss 0.333 val Dice 0.750 iteration 3');
     const loss = /data-series="loss" points="([^"]+)"/.exec(live)![1]!;
     expect(loss.split(' ')).toHaveLength(3);
+    const dice = /data-series="dice" points="([^"]+)"/.exec(live)![1]!;
+    expect(dice.split(' ')).toHaveLength(3);
     const done = renderToStaticMarkup(
       <TrainSection
         job={{ state: 'succeeded' }}
         curve={curve}
-        model={{ id: 'm7', metrics: { dice: 0.91 } }}
+        model={{
+          id: 'm7',
+          name: 'Cardiac 2026',
+          metrics: { bestValDice: 0.91, iterations: 40, stopReason: 'x' },
+        }}
         canTrain
         onTrain={noop}
         onCancel={noop}
       />,
     );
-    expect(text(done)).toContain('Model m7 · dice 0.910');
+    expect(text(done)).toContain('Model Cardiac 2026 · val Dice 0.910 · 40 iterations');
+    expect(text(done)).toContain('Budget');
     const failed = renderToStaticMarkup(
       <TrainSection
         job={{ state: 'failed', error: { message: 'Out of memory.', hint: 'Use fewer slices.' } }}
         curve={[]}
         model={null}
-        canTrain
+        canTrain={false}
+        reason="Add labelled slices first."
         onTrain={noop}
         onCancel={noop}
       />,
     );
     expect(text(failed)).toContain('Out of memory. Use fewer slices.');
+    expect(text(failed)).toContain('Add labelled slices first.');
+    expect(failed).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-train-button"/);
   });
 
-  it('needs two points before drawing a curve', () => {
+  it('names the metrics it knows and skips the others', () => {
+    expect(modelMetricsText({ seconds: 61.4, bestValDice: 0.5, device: 'cpu' })).toEqual([
+      'val Dice 0.500',
+      '61 s',
+    ]);
+  });
+
+  it('needs two loss points before drawing a curve', () => {
     expect(text(renderToStaticMarkup(<LossCurve points={[{ iteration: 1, loss: 1 }]} />))).toMatch(
       /appears after/,
     );
   });
 
-  it('lists result segments with a visibility toggle each', () => {
+  it('lists result segments with a visibility toggle each, and the series count of a study run', () => {
     const html = renderToStaticMarkup(
       <SegmentSection
         job={{ state: 'succeeded' }}
@@ -95,5 +138,15 @@ describe('panel sections fed by props', () => {
     );
     expect(text(html)).toContain('Liver Hide Spleen Show');
     expect(html).toContain('aria-pressed="false"');
+    const study = renderToStaticMarkup(
+      <SegmentSection
+        job={{ state: 'running', progress: { stage: 'inference', done: 5, total: 20 }, done: 1, total: 3 }}
+        segments={[]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+      />,
+    );
+    expect(text(study)).toContain('series 2 of 3 · inference · 25%');
   });
 });

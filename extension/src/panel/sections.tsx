@@ -1,13 +1,12 @@
 /**
- * Panel sections 2, 4 and 5 as views fed by props: project and classes, training, segmentation. Their
- * shapes follow the HTTP contract's concepts (projects with classes, jobs with a state and progress,
- * training metrics, segmentation results) structurally, so the contract's types fit when it lands.
- * TODO(issue 5): NnsamPanel wires them to the API client (projects, training and segmentation jobs and
- * their event streams); until then the panel does not show them.
+ * Panel sections 2, 4 and 5 as views fed by props: project and classes, training, segmentation. The
+ * panel (NnsamPanel.tsx) feeds them from the workflow; the views hold only the state of their own inputs.
  */
+import type { JobProgress, JobState } from '@nnsam/server/api';
 import { useState } from 'react';
 
 import { LossCurve, type CurvePoint } from './LossCurve.js';
+import { rgb } from './styles.js';
 
 export interface ClassView {
   value: number;
@@ -19,19 +18,18 @@ export interface ProjectView {
   id: string;
   name: string;
   classes: ClassView[];
+  latestModelId?: string | null;
 }
 
-export type JobStateView = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-
 export interface JobView {
-  state: JobStateView;
-  progress?: { stage: string; done?: number; total?: number; message?: string } | null;
+  state: JobState | 'starting';
+  progress?: JobProgress | null;
+  /** 0..1, when known */
+  fraction?: number | null;
   error?: { message: string; hint?: string } | null;
 }
 
-const running = (job?: JobView | null) => job?.state === 'queued' || job?.state === 'running';
-const rgb = (c?: [number, number, number]) =>
-  c ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : 'hsl(var(--muted-foreground))';
+const running = (job?: JobView | null) => !!job && ['starting', 'queued', 'running'].includes(job.state);
 
 /** Default colours for new classes, after OHIF's own segment palette order (red, green, blue, ...). */
 export const CLASS_COLORS: Array<[number, number, number]> = [
@@ -52,8 +50,10 @@ export function parseClassNames(text: string): ClassView[] {
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n.toLowerCase())) throw new Error(`The class "${n}" is listed twice.`);
+    if (n.length > 64) throw new Error(`The class name "${n.slice(0, 20)}…" is longer than 64 characters.`);
     seen.add(n.toLowerCase());
   }
+  if (names.length > 255) throw new Error('At most 255 classes.');
   return names.map((name, i) => ({ value: i + 1, name, color: CLASS_COLORS[i % CLASS_COLORS.length] }));
 }
 
@@ -62,10 +62,16 @@ export function ProjectSection(props: {
   selectedId: string | null;
   onSelect: (id: string) => void;
   onCreate: (name: string, classes: ClassView[]) => void;
+  /** creates a labelmap whose segments are the classes; undefined hides the button */
+  onStartLabelling?: () => void;
+  /** picks the class the brush paints with */
+  onPickClass?: (value: number) => void;
+  error?: { message: string; hint?: string } | null;
 }) {
   const [name, setName] = useState('');
   const [classes, setClasses] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
+  const [creating, setCreating] = useState(props.projects.length === 0);
   const selected = props.projects.find((p) => p.id === props.selectedId);
   const create = () => {
     try {
@@ -74,6 +80,9 @@ export function ProjectSection(props: {
       if (!parsed.length) throw new Error('List at least one class, e.g. "Liver, Spleen".');
       setProblem(null);
       props.onCreate(name.trim(), parsed);
+      setName('');
+      setClasses('');
+      setCreating(false);
     } catch (e) {
       setProblem((e as Error).message);
     }
@@ -82,6 +91,28 @@ export function ProjectSection(props: {
     <section className="nnsam-section" data-cy="nnsam-project">
       <div className="nnsam-section-header">
         <h2>Project</h2>
+        <span className="nnsam-row">
+          {selected && props.onStartLabelling && (
+            <button
+              type="button"
+              className="nnsam-button primary"
+              onClick={props.onStartLabelling}
+              data-cy="nnsam-start-labelling"
+              title="New labelmap on the active series with the project's classes as segments"
+            >
+              Start labelling
+            </button>
+          )}
+          <button
+            type="button"
+            className="nnsam-button"
+            onClick={() => setCreating(!creating)}
+            data-cy="nnsam-new-project"
+            aria-expanded={creating}
+          >
+            New
+          </button>
+        </span>
       </div>
       {props.projects.length > 0 && (
         <select
@@ -89,6 +120,7 @@ export function ProjectSection(props: {
           style={{ width: '100%' }}
           value={props.selectedId ?? ''}
           onChange={(e) => props.onSelect(e.target.value)}
+          data-cy="nnsam-project-select"
         >
           {props.projects.map((p) => (
             <option key={p.id} value={p.id}>
@@ -97,58 +129,94 @@ export function ProjectSection(props: {
           ))}
         </select>
       )}
+      {props.error && (
+        <div className="nnsam-error nnsam-small" role="alert">
+          {props.error.message}
+        </div>
+      )}
       {selected && (
-        <ul className="nnsam-list nnsam-small">
+        <ul className="nnsam-list nnsam-small" data-cy="nnsam-classes">
           {selected.classes.map((c) => (
             <li key={c.value}>
-              <span className="nnsam-row">
+              <button
+                type="button"
+                className="nnsam-link nnsam-row"
+                onClick={() => props.onPickClass?.(c.value)}
+                title="Paint with this class"
+              >
                 <span className="nnsam-swatch" style={{ background: rgb(c.color) }} />
                 {c.name}
-              </span>
+              </button>
               <span className="nnsam-muted">{c.value}</span>
             </li>
           ))}
         </ul>
       )}
-      <div className="nnsam-small" style={{ marginTop: 8, display: 'grid', gap: 4 }}>
-        <input placeholder="New project name" value={name} onChange={(e) => setName(e.target.value)} />
-        <input
-          placeholder="Classes, e.g. Liver, Spleen"
-          value={classes}
-          onChange={(e) => setClasses(e.target.value)}
-        />
-        <button type="button" className="nnsam-button" onClick={create}>
-          Create project
-        </button>
-        {problem && (
-          <div className="nnsam-error" role="alert">
-            {problem}
-          </div>
-        )}
-      </div>
+      {creating && (
+        <div
+          className="nnsam-small"
+          style={{ marginTop: 8, display: 'grid', gap: 4 }}
+          data-cy="nnsam-project-form"
+        >
+          <input
+            placeholder="New project name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            data-cy="nnsam-project-name"
+          />
+          <input
+            placeholder="Classes, e.g. Liver, Spleen"
+            value={classes}
+            onChange={(e) => setClasses(e.target.value)}
+            data-cy="nnsam-project-classes"
+          />
+          <button type="button" className="nnsam-button" onClick={create} data-cy="nnsam-create-project">
+            Create project
+          </button>
+          {problem && (
+            <div className="nnsam-error" role="alert">
+              {problem}
+            </div>
+          )}
+        </div>
+      )}
     </section>
   );
 }
 
-function ProgressLine({ job }: { job: JobView }) {
+function ProgressLine({ job, label }: { job: JobView; label?: string }) {
   const p = job.progress;
-  const fraction = p?.total ? Math.min(1, (p.done ?? 0) / p.total) : undefined;
+  const fraction =
+    typeof job.fraction === 'number'
+      ? job.fraction
+      : p?.total
+        ? Math.min(1, (p.done ?? 0) / p.total)
+        : undefined;
+  const percent = fraction === undefined ? undefined : Math.round(fraction * 100);
+  const what =
+    job.state === 'starting'
+      ? 'Sending…'
+      : job.state === 'queued'
+        ? 'Waiting for a worker…'
+        : (p?.stage ?? job.state);
   return (
-    <>
+    <div data-cy="nnsam-progress" data-stage={p?.stage ?? job.state} data-percent={percent ?? ''}>
       <div className="nnsam-small nnsam-muted">
-        {job.state === 'queued'
-          ? 'Waiting for a worker…'
-          : `${p?.stage ?? job.state}${p?.message ? ` · ${p.message}` : ''}`}
-        {fraction !== undefined && ` · ${Math.round(fraction * 100)}%`}
+        {label ? `${label} · ` : ''}
+        {what}
+        {p?.message && job.state === 'running' ? ` · ${p.message}` : ''}
+        {percent !== undefined && ` · ${percent}%`}
       </div>
       <div
         className="nnsam-progress"
         role="progressbar"
-        aria-valuenow={fraction === undefined ? undefined : Math.round(fraction * 100)}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
       >
-        <div style={{ width: `${Math.round((fraction ?? 0) * 100)}%` }} />
+        <div style={{ width: `${percent ?? 0}%` }} />
       </div>
-    </>
+    </div>
   );
 }
 
@@ -164,47 +232,111 @@ function JobError({ job }: { job?: JobView | null }) {
   );
 }
 
+const METRIC_NAMES: Record<string, (v: number) => string> = {
+  bestValDice: (v) => `val Dice ${v.toFixed(3)}`,
+  iterations: (v) => `${v} iterations`,
+  seconds: (v) => `${Math.round(v)} s`,
+};
+
+export function modelMetricsText(metrics: Record<string, unknown>): string[] {
+  return Object.entries(METRIC_NAMES)
+    .filter(([k]) => typeof metrics[k] === 'number' && Number.isFinite(metrics[k]))
+    .map(([k, format]) => format(metrics[k] as number));
+}
+
 export function TrainSection(props: {
   job: JobView | null;
   curve: CurvePoint[];
-  model: { id: string; metrics?: Record<string, number> } | null;
+  model: { id: string; name?: string; metrics?: Record<string, unknown>; encoder?: string } | null;
   canTrain: boolean;
-  onTrain: () => void;
+  /** why training is off, shown under the button */
+  reason?: string;
+  defaultMinutes?: number;
+  encoders?: Array<{ id: string; available: boolean; description?: string }>;
+  defaultEncoder?: string;
+  onTrain: (options: { minutes: number; encoder: string }) => void;
   onCancel: () => void;
 }) {
   const { job } = props;
+  const [minutes, setMinutes] = useState(String(props.defaultMinutes ?? 5));
+  const [encoder, setEncoder] = useState(props.defaultEncoder ?? 'auto');
+  const minutesValue = Number(minutes);
+  const minutesOk = Number.isFinite(minutesValue) && minutesValue > 0 && minutesValue <= 24 * 60;
+  const choices = [
+    { id: 'auto', label: 'auto' },
+    ...(props.encoders ?? []).map((e) => ({ id: e.id, label: e.available ? e.id : `${e.id} (unavailable)` })),
+  ];
   return (
-    <section className="nnsam-section" data-cy="nnsam-train">
+    <section className="nnsam-section" data-cy="nnsam-train" data-state={job?.state ?? 'idle'}>
       <div className="nnsam-section-header">
         <h2>Train</h2>
         {running(job) ? (
-          <button type="button" className="nnsam-button" onClick={props.onCancel}>
+          <button
+            type="button"
+            className="nnsam-button"
+            onClick={props.onCancel}
+            data-cy="nnsam-cancel-training"
+          >
             Cancel
           </button>
         ) : (
           <button
             type="button"
             className="nnsam-button primary"
-            disabled={!props.canTrain}
-            onClick={props.onTrain}
+            disabled={!props.canTrain || !minutesOk}
+            onClick={() => props.onTrain({ minutes: minutesValue, encoder })}
+            data-cy="nnsam-train-button"
           >
             Train
           </button>
         )}
       </div>
+      {!running(job) && (
+        <div className="nnsam-row nnsam-small" style={{ flexWrap: 'wrap' }}>
+          <label className="nnsam-row">
+            Budget
+            <input
+              type="number"
+              min={0.1}
+              step={0.5}
+              value={minutes}
+              onChange={(e) => setMinutes(e.target.value)}
+              style={{ width: 56 }}
+              data-cy="nnsam-train-minutes"
+            />
+            min
+          </label>
+          <label className="nnsam-row">
+            Encoder
+            <select
+              value={encoder}
+              onChange={(e) => setEncoder(e.target.value)}
+              data-cy="nnsam-train-encoder"
+            >
+              {choices.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
+      {props.reason && !running(job) && <div className="nnsam-hint nnsam-small">{props.reason}</div>}
       {job && running(job) && <ProgressLine job={job} />}
       {(running(job) || props.curve.length > 0) && <LossCurve points={props.curve} />}
       <JobError job={job} />
       {job?.state === 'cancelled' && <div className="nnsam-small nnsam-muted">Training cancelled.</div>}
       {props.model && (
-        <div className="nnsam-small" data-cy="nnsam-model">
-          Model <span className="nnsam-muted">{props.model.id}</span>
-          {Object.entries(props.model.metrics ?? {}).map(([k, v]) => (
-            <span key={k} className="nnsam-muted">
+        <div className="nnsam-small" data-cy="nnsam-model" data-model-id={props.model.id}>
+          Model <span title={props.model.id}>{props.model.name ?? props.model.id}</span>
+          {modelMetricsText(props.model.metrics ?? {}).map((text) => (
+            <span key={text} className="nnsam-muted">
               {' '}
-              · {k} {v.toFixed(3)}
+              · {text}
             </span>
           ))}
+          {props.model.encoder && <span className="nnsam-muted"> · encoder {props.model.encoder}</span>}
         </div>
       )}
     </section>
@@ -212,15 +344,20 @@ export function TrainSection(props: {
 }
 
 export function SegmentSection(props: {
-  job: JobView | null;
+  job: (JobView & { done?: number; total?: number }) | null;
   segments: Array<{ number: number; label: string; color?: [number, number, number]; visible: boolean }>;
   canSegment: boolean;
+  reason?: string;
   onSegment: (scope: 'series' | 'study') => void;
   onToggleSegment: (number: number) => void;
 }) {
   const { job } = props;
+  const label =
+    job?.total && job.total > 1
+      ? `series ${Math.min((job.done ?? 0) + 1, job.total)} of ${job.total}`
+      : undefined;
   return (
-    <section className="nnsam-section" data-cy="nnsam-segment">
+    <section className="nnsam-section" data-cy="nnsam-segment" data-state={job?.state ?? 'idle'}>
       <div className="nnsam-section-header">
         <h2>Segment</h2>
         <span className="nnsam-row">
@@ -229,6 +366,7 @@ export function SegmentSection(props: {
             className="nnsam-button primary"
             disabled={!props.canSegment || running(job)}
             onClick={() => props.onSegment('series')}
+            data-cy="nnsam-segment-series"
           >
             This series
           </button>
@@ -237,17 +375,19 @@ export function SegmentSection(props: {
             className="nnsam-button"
             disabled={!props.canSegment || running(job)}
             onClick={() => props.onSegment('study')}
+            data-cy="nnsam-segment-study"
           >
             Whole study
           </button>
         </span>
       </div>
-      {job && running(job) && <ProgressLine job={job} />}
+      {props.reason && !running(job) && <div className="nnsam-hint nnsam-small">{props.reason}</div>}
+      {job && running(job) && <ProgressLine job={job} label={label} />}
       <JobError job={job} />
       {props.segments.length > 0 && (
-        <ul className="nnsam-list nnsam-small">
+        <ul className="nnsam-list nnsam-small" data-cy="nnsam-segments">
           {props.segments.map((s) => (
-            <li key={s.number}>
+            <li key={s.number} data-cy="nnsam-result-segment" data-segment={s.number}>
               <span className="nnsam-row">
                 <span className="nnsam-swatch" style={{ background: rgb(s.color) }} />
                 {s.label}
@@ -257,6 +397,7 @@ export function SegmentSection(props: {
                 className="nnsam-button"
                 onClick={() => props.onToggleSegment(s.number)}
                 aria-pressed={s.visible}
+                data-cy="nnsam-toggle-segment"
               >
                 {s.visible ? 'Hide' : 'Show'}
               </button>

@@ -1,6 +1,8 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 
+import type { Info } from '@nnsam/server/api';
+
 import { LabelledSlicesView } from './LabelledSlices.js';
 import { ServerStatusView } from './ServerStatus.js';
 
@@ -11,17 +13,64 @@ const text = (html: string) =>
     .trim();
 const noop = () => undefined;
 
+const info = (configured: boolean, gpus: string[] = []): Info => ({
+  version: '0.1.0',
+  devices: { cpuThreads: 2, cuda: gpus.length > 0, gpus },
+  encoders: [
+    { id: 'none', available: true, description: 'no encoder' },
+    {
+      id: 'mobilesam',
+      available: configured,
+      description: 'MobileSAM',
+      ...(configured ? {} : { hint: 'Set NNSAM_MOBILESAM_CHECKPOINT.' }),
+    },
+  ],
+  mobileSam: { configured },
+  dicomweb: { url: 'http://pacs/dicom-web' },
+  auth: 'none',
+  queue: 'local',
+});
+
 describe('server status section', () => {
-  it('shows the version when connected', () => {
+  it('shows the version, the device and whether the MobileSAM weights are there', () => {
+    const health = { status: 'ok' as const, version: '0.1.0' };
     const html = renderToStaticMarkup(
       <ServerStatusView
-        state={{ kind: 'ok', health: { status: 'ok', version: '0.1.0' } }}
+        state={{ kind: 'ok', health, info: info(false), infoError: null }}
         apiBaseUrl="/api"
         onRetry={noop}
       />,
     );
     expect(html).toContain('data-state="ok"');
-    expect(text(html)).toContain('Connected · version 0.1.0');
+    expect(text(html)).toContain('Connected · version 0.1.0 · CPU, 2 threads');
+    expect(text(html)).toContain(
+      'No MobileSAM weights: training uses nnU-Net alone Set NNSAM_MOBILESAM_CHECKPOINT.',
+    );
+    const gpu = renderToStaticMarkup(
+      <ServerStatusView
+        state={{ kind: 'ok', health, info: info(true, ['H200']), infoError: null }}
+        apiBaseUrl="/api"
+        onRetry={noop}
+      />,
+    );
+    expect(text(gpu)).toContain('GPU H200');
+    expect(text(gpu)).toContain('MobileSAM encoder weights present');
+  });
+
+  it('shows a refused info request (e.g. no token) under the connection line', () => {
+    const html = renderToStaticMarkup(
+      <ServerStatusView
+        state={{
+          kind: 'ok',
+          health: { status: 'ok', version: '1' },
+          info: null,
+          infoError: { message: 'Missing bearer token.', hint: 'Set nnsam.token.' },
+        }}
+        apiBaseUrl="/api"
+        onRetry={noop}
+      />,
+    );
+    expect(text(html)).toContain('Connected · version 1 Missing bearer token. Set nnsam.token.');
   });
 
   it('shows "Server unreachable" with the reason and the hint as an alert', () => {
@@ -38,23 +87,57 @@ describe('server status section', () => {
 });
 
 describe('labelled slices section', () => {
-  it('lists the detected slices and classes; sending stays off without the API', () => {
+  it('lists the detected slices and the training set with classes and remove buttons; adding needs a project', () => {
+    const detected = {
+      encoding: 'rle-u8-v1' as const,
+      studyInstanceUID: '1',
+      seriesInstanceUID: '2',
+      rows: 4,
+      columns: 3,
+      slices: [{ sopInstanceUID: '1.2.3.4', labels: 'AQw=' }],
+      segments: [{ labelValue: 1, label: 'Liver' }],
+    };
     const html = renderToStaticMarkup(
-      <LabelledSlicesView
-        payload={{
-          encoding: 'rle-u8-v1',
-          studyInstanceUID: '1',
-          seriesInstanceUID: '2',
-          rows: 4,
-          columns: 3,
-          slices: [{ sopInstanceUID: '1.2.3.4', labels: 'AQw=' }],
-          segments: [{ labelValue: 1, label: 'Liver' }],
-        }}
-        error={null}
-        onDetect={noop}
-      />,
+      <LabelledSlicesView detected={detected} error={null} onDetect={noop} />,
     );
     expect(text(html)).toContain('1 labelled slice · 3×4 · Liver');
-    expect(html).toMatch(/<button[^>]*disabled=""[^>]*>Add to training set/);
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
+
+    const withSet = renderToStaticMarkup(
+      <LabelledSlicesView
+        detected={null}
+        error={null}
+        onDetect={noop}
+        onAdd={noop}
+        onRemove={noop}
+        classes={[{ value: 1, name: 'Liver', color: [9, 8, 7] }]}
+        seriesName={() => 'S3 CT abdomen'}
+        selection={{
+          studyInstanceUID: '1',
+          seriesInstanceUID: '2',
+          description: 'S3',
+          segs: [{ seriesInstanceUID: '9', description: 'Liver SEG' }],
+        }}
+        onAddSeg={noop}
+        examples={[
+          {
+            id: 'ex1',
+            projectId: 'p',
+            studyInstanceUID: '1',
+            seriesInstanceUID: '2',
+            sourceKind: 'seg',
+            labelledSlices: [0, 4],
+            labelledSOPInstanceUIDs: ['a', 'b'],
+            classesPresent: [1],
+            createdAt: 'now',
+          },
+        ]}
+      />,
+    );
+    expect(text(withSet)).toContain('Training set: 1 series, 2 slices');
+    expect(text(withSet)).toContain('S3 CT abdomen · SEG 2 slices (1, 5) Liver Remove');
+    expect(withSet).toContain('rgb(9, 8, 7)');
+    expect(text(withSet)).toContain('Or add a SEG of this series: Liver SEG');
+    expect(withSet).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
   });
 });

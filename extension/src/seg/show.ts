@@ -126,10 +126,9 @@ async function showSegmentedSlice(ctx: OhifContext, viewportId: string, seg: Dis
   if (index >= 0) await viewport.setImageIdIndex(index);
 }
 
+/** The SEG comes from the PACS like any image: with OHIF's own DICOMweb credentials. */
 function authorizationHeaders(ctx: OhifContext): Record<string, string> {
-  const auth = (ctx.services as unknown as Record<string, unknown>).userAuthenticationService as
-    { getAuthorizationHeader?: () => Record<string, string> | undefined } | undefined;
-  return auth?.getAuthorizationHeader?.() ?? {};
+  return ctx.services.userAuthenticationService?.getAuthorizationHeader?.() ?? {};
 }
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs: number): Promise<T | undefined> {

@@ -6,15 +6,18 @@
  *
  * RLE format ("rle-u8-v1"): a sequence of (value: 1 byte, run length: unsigned LEB128 varint) pairs whose
  * run lengths sum to rows * columns. A 256x256 slice with two blobs encodes to a few hundred bytes.
- * Pure TypeScript with no Node imports: the extension bundles this file.
+ * The codec and the size limits live in labelmap-codec.ts (no zod: the viewer extension bundles it, and
+ * checks the limits itself); this module adds the schema the server validates with.
  */
 import { z } from 'zod';
 
-export const LABELMAP_ENCODING = 'rle-u8-v1';
+import { LABELMAP_ENCODING, LABELMAP_LIMITS as L } from './labelmap-codec.js';
+
+export { decodeLabelSlice, encodeLabelSlice, LABELMAP_ENCODING, LABELMAP_LIMITS } from './labelmap-codec.js';
 
 export const LabelmapSlice = z
   .object({
-    sopInstanceUID: z.string().min(1).max(64),
+    sopInstanceUID: z.string().min(1).max(L.maxUidLength),
     /** 1-based frame number inside a multi-frame instance; omitted for single-frame images. */
     frameNumber: z.number().int().positive().optional(),
     /** base64 of the RLE stream */
@@ -26,105 +29,21 @@ export type LabelmapSlice = z.infer<typeof LabelmapSlice>;
 export const LabelmapSegment = z
   .object({
     labelValue: z.number().int().min(1).max(255),
-    label: z.string().min(1).max(64),
+    label: z.string().min(1).max(L.maxLabelLength),
   })
   .strict();
 
 export const LabelmapPayload = z
   .object({
     encoding: z.literal(LABELMAP_ENCODING),
-    studyInstanceUID: z.string().min(1).max(64),
-    seriesInstanceUID: z.string().min(1).max(64),
-    rows: z.number().int().positive().max(8192),
-    columns: z.number().int().positive().max(8192),
+    studyInstanceUID: z.string().min(1).max(L.maxUidLength),
+    seriesInstanceUID: z.string().min(1).max(L.maxUidLength),
+    rows: z.number().int().positive().max(L.maxSide),
+    columns: z.number().int().positive().max(L.maxSide),
     /** The slices the user labelled; every other slice of the series is unlabelled (not background). */
-    slices: z.array(LabelmapSlice).min(1).max(4096),
+    slices: z.array(LabelmapSlice).min(1).max(L.maxSlices),
     /** Names of the label values as the user painted them (optional; the project maps them to classes). */
-    segments: z.array(LabelmapSegment).max(255).optional(),
+    segments: z.array(LabelmapSegment).max(L.maxSegments).optional(),
   })
   .strict();
 export type LabelmapPayload = z.infer<typeof LabelmapPayload>;
-
-export function encodeLabelSlice(labels: ArrayLike<number>): string {
-  const bytes: number[] = [];
-  let n = 0;
-  while (n < labels.length) {
-    const value = labels[n]!;
-    if (!Number.isInteger(value) || value < 0 || value > 255)
-      throw new RangeError(`label ${value} is not 0..255`);
-    let run = 1;
-    while (n + run < labels.length && labels[n + run] === value) run++;
-    bytes.push(value);
-    for (let r = run; ;) {
-      const low = r & 0x7f;
-      r = Math.floor(r / 128);
-      if (r === 0) {
-        bytes.push(low);
-        break;
-      }
-      bytes.push(low | 0x80);
-    }
-    n += run;
-  }
-  return toBase64(Uint8Array.from(bytes));
-}
-
-/** Decodes one slice; throws (with the reason) when the stream is malformed or not `length` long. */
-export function decodeLabelSlice(encoded: string, length: number): Uint8Array {
-  const bytes = fromBase64(encoded);
-  const out = new Uint8Array(length);
-  let pos = 0;
-  let n = 0;
-  while (n < bytes.length) {
-    const value = bytes[n++]!;
-    let run = 0;
-    let scale = 1;
-    for (;;) {
-      if (n >= bytes.length) throw new RangeError('labelmap RLE stream ends inside a run length');
-      const b = bytes[n++]!;
-      run += (b & 0x7f) * scale;
-      scale *= 128;
-      if (!(b & 0x80)) break;
-      if (scale > 2 ** 35) throw new RangeError('labelmap RLE run length is too large');
-    }
-    if (run === 0) throw new RangeError('labelmap RLE run of length 0');
-    if (pos + run > length) throw new RangeError(`labelmap RLE decodes to more than ${length} pixels`);
-    out.fill(value, pos, pos + run);
-    pos += run;
-  }
-  if (pos !== length) throw new RangeError(`labelmap RLE decodes to ${pos} pixels, expected ${length}`);
-  return out;
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let n = 0; n < bytes.length; n += 3) {
-    const a = bytes[n]!;
-    const b = bytes[n + 1];
-    const c = bytes[n + 2];
-    out += B64[a >> 2]! + B64[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
-    out += b === undefined ? '=' : B64[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
-    out += c === undefined ? '=' : B64[c & 63]!;
-  }
-  return out;
-}
-
-function fromBase64(s: string): Uint8Array {
-  const clean = s.replace(/=+$/, '');
-  if (/[^A-Za-z0-9+/]/.test(clean)) throw new RangeError('labelmap slice is not base64');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let acc = 0;
-  let pos = 0;
-  for (const ch of clean) {
-    acc = (acc << 6) | B64.indexOf(ch);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[pos++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, pos);
-}

@@ -33,7 +33,15 @@ export interface TrainerRunOptions {
 
 function trainerEnvVars(): NodeJS.ProcessEnv {
   const path = process.env.PYTHONPATH ? `${trainerDir}:${process.env.PYTHONPATH}` : trainerDir;
-  return { ...process.env, PYTHONPATH: path, PYTHONUNBUFFERED: '1' };
+  // no __pycache__ written into the installation: the server writes only under its data directory
+  // (and no onnxruntime telemetry: see engine/ort-env.ts)
+  return {
+    ...process.env,
+    PYTHONPATH: path,
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ORT_DISABLE_TELEMETRY: process.env.ORT_DISABLE_TELEMETRY || '1',
+  };
 }
 
 /** What the trainer's Python sees: torch version and whether CUDA is usable. */

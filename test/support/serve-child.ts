@@ -22,8 +22,6 @@ export interface ServeChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Mount a tmpfs of this many bytes on dataDir, in a private mount namespace. */
   tmpfsBytes?: number;
-  /** Command put in front of `node nnsam.js serve` (e.g. strace). */
-  prefix?: string[];
   port?: number;
 }
 
@@ -74,10 +72,6 @@ export async function spawnServe(options: ServeChildOptions): Promise<ServeChild
       ...serveArgs,
     ];
   }
-  if (options.prefix?.length) {
-    args = [...options.prefix.slice(1), command, ...args];
-    command = options.prefix[0]!;
-  }
   const child = spawn(command, args, {
     env: {
       ...process.env,
@@ -117,8 +111,7 @@ export async function spawnServe(options: ServeChildOptions): Promise<ServeChild
       `nnsam serve did not start (${gone ? 'it exited' : 'no health answer'}):\n${stdout}\n${logs.join('\n')}`,
     );
   }
-  // with a prefix (strace) the server is a descendant of the spawned process
-  const pid = options.prefix?.length ? findNode(child.pid!) : child.pid!;
+  const pid = child.pid!;
 
   const server: ServeChild = {
     url,
@@ -163,7 +156,6 @@ export async function spawnServe(options: ServeChildOptions): Promise<ServeChild
     },
     async kill(signal) {
       if (!gone) child.kill(signal);
-      if (pid !== child.pid && !gone) process.kill(pid, signal);
       return exited;
     },
     async stop() {
@@ -202,16 +194,4 @@ export function descendantsOf(pid: number): number[] {
   };
   visit(pid);
   return out;
-}
-
-function findNode(root: number): number {
-  const node = descendantsOf(root).find((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nnsam.js');
-    } catch {
-      return false;
-    }
-  });
-  if (!node) throw new Error(`no nnsam.js process under ${root}`);
-  return node;
 }

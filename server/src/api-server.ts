@@ -2,7 +2,9 @@
  * Composition of the API server: store + queue + services + Express routes. `startApi` builds the pieces
  * (used by `nnsam serve`, `nnsam demo` and the tests), `serve` also listens and shuts down gracefully.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 
 import express, { type Express } from 'express';
 
@@ -40,6 +42,8 @@ export async function startApi(config: ServerConfig, log: Logger): Promise<ApiRu
     if (config.queue.runWorkers)
       redisWorkers = new RedisWorkers(config.queue.redisUrl!, handlers, workers, log);
   } else {
+    // this process is the only one running jobs on this data directory: what a killed run left is garbage
+    removeLeftovers(store, log);
     queue = new LocalQueue(
       store,
       handlers,
@@ -84,6 +88,27 @@ export async function startApi(config: ServerConfig, log: Logger): Promise<ApiRu
       store.close();
     },
   };
+}
+
+/**
+ * Removes what jobs killed with the server (SIGKILL, power loss) left half-written: the trainer's input
+ * folders and imports in tmp/, model folders still under their temporary names, result files not yet
+ * renamed. Their jobs are marked interrupted by the queue; nothing refers to these files.
+ */
+function removeLeftovers(store: Store, log: Logger): void {
+  const leftovers = [
+    ...readdirSync(join(store.dataDir, 'tmp')).map((n) => join('tmp', n)),
+    ...readdirSync(join(store.dataDir, 'models'))
+      .filter((n) => /^\..+\.(partial|old)-/.test(n))
+      .map((n) => join('models', n)),
+    ...['results', 'examples'].flatMap((d) =>
+      readdirSync(join(store.dataDir, d))
+        .filter((n) => n.endsWith('.tmp'))
+        .map((n) => join(d, n)),
+    ),
+  ];
+  for (const path of leftovers) rmSync(join(store.dataDir, path), { recursive: true, force: true });
+  if (leftovers.length) log.warn('removed files left by jobs of a stopped server', { paths: leftovers });
 }
 
 export interface ServeOptions {

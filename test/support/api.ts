@@ -45,6 +45,8 @@ export interface ApiStackOptions {
   orthancPort?: number;
   /** Server port (default: a free one). */
   port?: number;
+  /** The DICOMweb URL the server uses (default: Orthanc's; e.g. a fault proxy in front of it). */
+  dicomweb?: (orthanc: OrthancInstance) => string | Promise<string>;
 }
 
 export function quietLogger(logs: string[]): Logger {
@@ -58,9 +60,10 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'nnsam-api-'));
   const logs: string[] = [];
+  const dicomweb = options.dicomweb ? await options.dicomweb(orthanc) : orthanc.dicomWebUrl;
   const configFor = (env?: NodeJS.ProcessEnv) =>
     loadConfig(
-      { data: dataDir, dicomweb: orthanc.dicomWebUrl, port: options.port ?? 0 },
+      { data: dataDir, dicomweb, port: options.port ?? 0 },
       { NNSAM_API_TOKENS: TOKEN, NNSAM_THREADS: '2', ...options.env, ...env },
     );
   let server = await serve(configFor(), quietLogger(logs));
@@ -118,7 +121,7 @@ export async function storePhantom(orthanc: OrthancInstance, seed: number, slice
 
 /** Waits until a job reaches one of the states (polling its status). */
 export async function waitForJob(
-  stack: ApiStack,
+  stack: Pick<ApiStack, 'call'>,
   jobId: string,
   states: string[],
   timeoutMs = 240_000,
@@ -134,7 +137,7 @@ export async function waitForJob(
 }
 
 /** Reads a job's SSE stream to its end (the server closes it after the final state). */
-export async function readEvents(stack: ApiStack, jobId: string, after = 0): Promise<Json[]> {
+export async function readEvents(stack: Pick<ApiStack, 'url'>, jobId: string, after = 0): Promise<Json[]> {
   const res = await fetch(`${stack.url}/api/jobs/${jobId}/events`, {
     headers: { authorization: `Bearer ${TOKEN}`, ...(after ? { 'last-event-id': String(after) } : {}) },
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
 import { createLogger } from '../util/logger.js';
-import { DicomwebClient, jsonValue } from './dicomweb.js';
+import { DicomwebClient, jsonValue, multipartComplete } from './dicomweb.js';
 import { parsePart10, str } from './part10.js';
 import { frameBytes } from './pixel-data.js';
 import { readSeg } from './seg-read.js';
@@ -287,5 +287,22 @@ describe('DICOMweb with a real Orthanc', () => {
         /Cannot reach the DICOMweb server http:\/\/127\.0\.0\.1:\d+\/dicom-web \(QIDO-RS \/studies\) \(3 attempts\)/,
       ),
     });
+  });
+});
+
+describe('multipartComplete', () => {
+  const type = 'multipart/related; type="application/dicom"; boundary=abc123';
+  const body = (text: string) => new Uint8Array(Buffer.from(text, 'latin1')).buffer;
+  it('accepts an answer that ends with its closing delimiter, with or without a final CRLF', () => {
+    expect(multipartComplete(type, body('--abc123\r\n\r\nDATA\r\n--abc123--'))).toBe(true);
+    expect(multipartComplete(type, body('--abc123\r\n\r\nDATA\r\n--abc123--\r\n'))).toBe(true);
+  });
+  it('refuses an answer cut off anywhere before it (a PACS stopped mid-answer)', () => {
+    const whole = '--abc123\r\n\r\nDATA\r\n--abc123\r\n\r\nMORE\r\n--abc123--\r\n';
+    for (let n = 0; n < whole.length - 3; n++)
+      expect(multipartComplete(type, body(whole.slice(0, n)))).toBe(false);
+  });
+  it('leaves non-multipart answers alone', () => {
+    expect(multipartComplete('application/dicom+json', body('[]'))).toBe(true);
   });
 });

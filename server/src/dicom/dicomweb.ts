@@ -80,11 +80,27 @@ interface RawClient {
 interface XhrLike {
   timeout: number;
   ontimeout: (() => void) | null;
+  response: unknown;
+  getResponseHeader(name: string): string | null;
 }
 
 interface HttpError extends Error {
   status?: number;
   response?: unknown;
+  /** The connection closed before the multipart answer's closing delimiter (the PACS stopped mid-answer). */
+  truncated?: boolean;
+}
+
+/**
+ * Whether a multipart/related answer is complete: it ends with its closing delimiter `--boundary--`.
+ * XMLHttpRequest reports a connection closed in the middle of a chunked answer as a normal end, and the
+ * multipart parser then returns the parts it found, silently dropping the rest of the series.
+ */
+export function multipartComplete(contentType: string | null, body: unknown): boolean {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType ?? '')?.[1];
+  if (!boundary || !(body instanceof ArrayBuffer)) return true; // not multipart: nothing to check
+  const tail = Buffer.from(body, Math.max(0, body.byteLength - boundary.length - 16)).toString('latin1');
+  return tail.trimEnd().endsWith(`--${boundary}--`);
 }
 
 export class DicomwebClient {
@@ -182,14 +198,22 @@ export class DicomwebClient {
    */
   private async wado(path: string, transferSyntax: RequestedTransferSyntax = '*'): Promise<ArrayBuffer[]> {
     const mediaTypes = [{ mediaType: 'application/dicom', transferSyntaxUID: transferSyntax }];
-    return (await this.call(`WADO-RS ${path}`, (request) =>
-      this.client._httpGetMultipartApplicationDicom(
+    return (await this.call(`WADO-RS ${path}`, async (request) => {
+      const parts = await this.client._httpGetMultipartApplicationDicom(
         `${this.client.wadoURL}${path}`,
         mediaTypes,
         false,
         request,
-      ),
-    )) as ArrayBuffer[];
+      );
+      const xhr = request.instance as XhrLike;
+      if (!multipartComplete(xhr.getResponseHeader('content-type'), xhr.response)) {
+        throw Object.assign(new Error(`the answer to WADO-RS ${path} was cut off`), {
+          status: 0,
+          truncated: true,
+        });
+      }
+      return parts;
+    })) as ArrayBuffer[];
   }
 
   /**
@@ -270,6 +294,16 @@ export class DicomwebClient {
         'dicomweb_timeout',
         `DICOMweb server ${this.url} sent nothing for ${this.timeoutMs} ms on ${what}${tries}`,
         { status: 504, hint: 'The PACS is overloaded or unreachable; try again later or raise the timeout.' },
+      );
+    }
+    if (status === 0 && e.truncated) {
+      return new NnsamError(
+        'dicomweb_incomplete',
+        `DICOMweb server ${this.url} cut off its answer to ${what}${tries}`,
+        {
+          status: 502,
+          hint: 'The PACS closed the connection mid-answer (stopped or restarted?); retry later.',
+        },
       );
     }
     if (status === 0) {

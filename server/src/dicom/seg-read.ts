@@ -305,6 +305,19 @@ export async function readSeg(
   }
   if (unmatched.length) {
     const refSeries = seg.referencedSeriesUIDs.length ? seg.referencedSeriesUIDs.join(', ') : 'no series';
+    if (unmatched.length === seg.frames.length && seg.referencedSeriesUIDs.includes(seriesUid)) {
+      // it claims this series, but its frames point at images the series does not hold
+      const f = unmatched[0]!;
+      throw new NnsamError(
+        'seg_wrong_series',
+        `${where} references series ${seriesUid}, but none of its ${seg.frames.length} frame(s) matches an image ` +
+          `of it by SOP Instance UID or position: frame 1 references ` +
+          `${f.refs.map((r) => r.sopInstanceUID).join(', ') || 'nothing'}, which the series does not hold`,
+        {
+          hint: 'The series is incomplete in the PACS, or the SEG was made on other images; check both.',
+        },
+      );
+    }
     if (unmatched.length === seg.frames.length) {
       throw new NnsamError(
         'seg_wrong_series',

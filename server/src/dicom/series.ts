@@ -379,6 +379,22 @@ export async function buildSeries(
   // Frames with their geometry.
   const frames: Frame[] = [];
   for (const o of members) frames.push(...framesOf(o, sop.get(o)!));
+  // labels and SEG frames find their slice by SOP Instance UID (+ frame): two images with one UID are ambiguous
+  const byKey = new Map<string, Frame>();
+  for (const f of frames) {
+    const key = `${f.sopInstanceUID}#${f.frameNumber ?? 1}`;
+    const other = byKey.get(key);
+    if (other) {
+      throw new NnsamError(
+        'duplicate_uid',
+        `${describeFrame(other)} and ${describeFrame(f)} have the same SOP Instance UID ${f.sopInstanceUID}`,
+        {
+          hint: 'Every image needs its own SOP Instance UID; the series holds a copied or mislabelled image.',
+        },
+      );
+    }
+    byKey.set(key, f);
+  }
   const frame0 = frames[0]!;
   const layout = pixelLayout(members[0]!.part);
   for (const o of members) {
@@ -586,12 +602,24 @@ function framesOf(o: LoadedObject, ids: { instance: string; klass: string }): Fr
     const pixelSpacing = nums(measures, 'PixelSpacing');
     const transform = pick('PixelValueTransformationSequence');
     const label = count > 1 ? `${where} frame ${f + 1}` : where;
-    if (position.length !== 3 || position.some(Number.isNaN))
+    if (position.length !== 3 || position.some((v) => !Number.isFinite(v)))
       throw missingGeometry(label, 'ImagePositionPatient');
-    if (orientation.length !== 6 || orientation.some(Number.isNaN))
+    if (orientation.length !== 6 || orientation.some((v) => !Number.isFinite(v)))
       throw missingGeometry(label, 'ImageOrientationPatient');
     if (pixelSpacing.length !== 2 || pixelSpacing.some((v) => !(v > 0)))
       throw missingGeometry(label, 'PixelSpacing');
+    // a finite but absurd pixel size (1e308 mm) would overflow every extent computed from it downstream
+    if (
+      pixelSpacing.some((v) => !(v <= MAX_PIXEL_SPACING_MM)) ||
+      Math.max(...position.map(Math.abs)) > MAX_POSITION_MM
+    ) {
+      throw new NnsamError(
+        'implausible_geometry',
+        `${label} has PixelSpacing ${fmt(pixelSpacing)} and ImagePositionPatient ${fmt(position)}: not a plausible geometry ` +
+          `(pixels up to ${MAX_PIXEL_SPACING_MM} mm, positions within ${MAX_POSITION_MM} mm of the origin)`,
+        { hint: 'The geometry attributes are corrupt; re-export the images from their source.' },
+      );
+    }
     frames.push({
       object: o,
       sopInstanceUID: ids.instance,
@@ -608,6 +636,10 @@ function framesOf(o: LoadedObject, ids: { instance: string; klass: string }): Fr
   }
   return frames;
 }
+
+/** Bounds of a plausible patient geometry (mm): far beyond any scanner, far below float overflow. */
+const MAX_PIXEL_SPACING_MM = 1000;
+const MAX_POSITION_MM = 1e6;
 
 function missingGeometry(where: string, attribute: string): NnsamError {
   return new NnsamError('missing_geometry', `${where} has no valid ${attribute}`, {

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 
+import './ort-env.js'; // before onnxruntime-node
 import * as ort from 'onnxruntime-node';
 
 import { NnsamError } from '../util/errors.js';

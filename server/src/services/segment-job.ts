@@ -2,7 +2,7 @@
  * The segment job: series from the PACS -> engine.predictVolume -> DICOM SEG on the series grid -> STOW-RS
  * back to the PACS (and/or kept for download).
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 
 import type { SegmentResult } from '../api/index.js';
 import { loadSeriesFromDicomweb, writeSeg } from '../dicom/index.js';
@@ -55,17 +55,23 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
       voxels: voxels.get(c.value) ?? 0,
     })),
   };
-  if (payload.returnSeg) {
-    const file = env.resultFile(ctx.jobId);
-    await writeFile(`${file}.tmp`, seg.bytes);
-    await rename(`${file}.tmp`, file);
-    result.segUrl = `/api/jobs/${ctx.jobId}/seg`;
-  }
-  if (payload.store) {
-    ctx.signal.throwIfAborted();
-    ctx.progress({ stage: 'storing', message: 'storing the SEG in the PACS (STOW-RS)' });
-    await client.storeInstances([seg.bytes], { studyInstanceUID: seg.studyInstanceUID });
-    result.stored = true;
+  // A failed job keeps no file: neither a partial one (disk full) nor a whole one whose STOW then failed.
+  const file = payload.returnSeg ? env.resultFile(ctx.jobId) : undefined;
+  try {
+    if (file) {
+      await writeFile(`${file}.tmp`, seg.bytes);
+      await rename(`${file}.tmp`, file);
+      result.segUrl = `/api/jobs/${ctx.jobId}/seg`;
+    }
+    if (payload.store) {
+      ctx.signal.throwIfAborted();
+      ctx.progress({ stage: 'storing', message: 'storing the SEG in the PACS (STOW-RS)' });
+      await client.storeInstances([seg.bytes], { studyInstanceUID: seg.studyInstanceUID });
+      result.stored = true;
+    }
+  } catch (e) {
+    if (file) await Promise.all([rm(`${file}.tmp`, { force: true }), rm(file, { force: true })]);
+    throw e;
   }
   return { result };
 }

@@ -66,6 +66,8 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
     device: env.config.engine.device,
     ...(env.config.engine.threads ? { threads: env.config.engine.threads } : {}),
     cacheDir: join(env.dataDir, 'cache', 'embeddings'),
+    // the trainer's input files stay in the data directory: its disk, its permissions, nothing in /tmp
+    workDir: join(env.dataDir, 'tmp'),
     onProgress: engineProgress(ctx),
     signal: ctx.signal,
   });

@@ -8,6 +8,7 @@ Errors end with one JSON line {"type": "error", "code", "message"} on stdout and
 """
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -15,6 +16,50 @@ import traceback
 
 from . import __version__
 from .encoders import cli as encoder_cli
+
+
+_SAVED_LIMIT: tuple[int, int] | None = None
+
+
+def limit_memory(mb: str | None) -> int | None:
+    """NNSAM_TRAINER_MEMORY_MB: caps the trainer's address space (RLIMIT_AS) once PyTorch is loaded, so a run
+    that needs more memory fails with out_of_memory instead of the kernel's OOM killer picking a process."""
+    global _SAVED_LIMIT
+    if not mb:
+        return None
+    import resource
+
+    limit = int(mb)
+    _SAVED_LIMIT = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit << 20, _SAVED_LIMIT[1]))
+    return limit
+
+
+def restore_memory_limit() -> None:
+    if _SAVED_LIMIT is not None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, _SAVED_LIMIT)
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """MemoryError, PyTorch's allocator failing, or a lazily loaded library that cannot be mapped (ENOMEM)."""
+    text = str(e)
+    return (isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno == errno.ENOMEM)
+            or "can't allocate memory" in text or "out of memory" in text.lower()
+            or "failed to map segment from shared object" in text)
+
+
+def is_disk_full(e: BaseException, out: str) -> bool:
+    """ENOSPC, or any failure while the output's file system has (almost) no space left: PyTorch's zip writer
+    reports a full disk as "unexpected pos", without an errno."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        st = os.statvfs(out)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     progress = Progress(os.path.join(args.out, "training_log.jsonl"))
+    limited = limit_memory(os.environ.get("NNSAM_TRAINER_MEMORY_MB"))
     try:
         train(TrainOptions(data=args.data, out=args.out, minutes=args.minutes, max_iterations=args.max_iterations,
                            seed=args.seed, device=args.device, threads=args.threads, val_every=args.val_every,
@@ -69,7 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         progress.emit("error", code="invalid_training_data", message=str(e))
         return 2
     except Exception as e:  # noqa: BLE001 - the last line must say what failed, whatever it is
+        if is_out_of_memory(e):
+            restore_memory_limit()  # room to report it
+            traceback.print_exc(file=sys.stderr)
+            limit = f" (NNSAM_TRAINER_MEMORY_MB={limited})" if limited else ""
+            progress.emit("error", code="out_of_memory", message=f"{type(e).__name__}: {str(e)[:300]}{limit}")
+            return 1
         traceback.print_exc(file=sys.stderr)
+        if is_disk_full(e, args.out):
+            progress.emit("error", code="disk_full", message=f"no space left on the device ({type(e).__name__}: {e})")
+            return 1
         progress.emit("error", code="trainer_failed", message=f"{type(e).__name__}: {e}")
         return 1
     finally:

@@ -28,10 +28,17 @@ class Progress:
         self.stream.write(line + "\n")
         self.stream.flush()
         if self.log:
-            self.log.write(line + "\n")
-            self.log.flush()
+            try:
+                self.log.write(line + "\n")
+                self.log.flush()
+            except OSError:
+                # the file copy is a convenience (disk full): stdout, which the server reads, still works
+                self.log = None
 
     def close(self) -> None:
         if self.log:
-            self.log.close()
+            try:
+                self.log.close()
+            except OSError:
+                pass
             self.log = None

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import { type Command, InvalidArgumentError } from 'commander';
+import '../../engine/ort-env.js'; // before onnxruntime-node
 import * as ort from 'onnxruntime-node';
 
 import { exportMobileSamOnnx } from '../../engine/encoders/mobilesam.js';

@@ -317,7 +317,12 @@ export function exportMobileSamOnnx(options: {
   if (options.verify === false) args.push('--no-verify');
   const pythonPath = [trainerDir, process.env.PYTHONPATH].filter(Boolean).join(':');
   const child = spawn(trainerPython(), args, {
-    env: { ...process.env, PYTHONPATH: pythonPath },
+    env: {
+      ...process.env,
+      PYTHONPATH: pythonPath,
+      PYTHONDONTWRITEBYTECODE: '1',
+      ORT_DISABLE_TELEMETRY: process.env.ORT_DISABLE_TELEMETRY || '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let result: MobileSamExportResult | undefined;

@@ -47,6 +47,8 @@ export interface TrainModelOptions {
   valEvery?: number;
   /** Embedding cache folder (default: see encoders/cache.ts) */
   cacheDir?: string;
+  /** Folder for the trainer's input files, removed at the end (default: the system's temporary folder) */
+  workDir?: string;
   /** Replace an existing model folder */
   overwrite?: boolean;
   /** Keep the trainer's checkpoints in the model folder (they are large) */
@@ -141,7 +143,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
 
   await mkdir(dirname(outDir), { recursive: true });
   const partial = join(dirname(outDir), `.${basename(outDir)}.partial-${randomId()}`);
-  const dataDir = await mkdtemp(join(tmpdir(), 'nnsam-train-'));
+  if (options.workDir) await mkdir(options.workDir, { recursive: true });
+  const dataDir = await mkdtemp(join(options.workDir ?? tmpdir(), 'nnsam-train-'));
   let embedder: Embedder | null = null;
   let model: LoadedModel | null = null;
   try {

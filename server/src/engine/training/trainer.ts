@@ -33,7 +33,15 @@ export interface TrainerRunOptions {
 
 function trainerEnvVars(): NodeJS.ProcessEnv {
   const path = process.env.PYTHONPATH ? `${trainerDir}:${process.env.PYTHONPATH}` : trainerDir;
-  return { ...process.env, PYTHONPATH: path, PYTHONUNBUFFERED: '1' };
+  // no __pycache__ written into the installation: the server writes only under its data directory
+  // (and no onnxruntime telemetry: see engine/ort-env.ts)
+  return {
+    ...process.env,
+    PYTHONPATH: path,
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ORT_DISABLE_TELEMETRY: process.env.ORT_DISABLE_TELEMETRY || '1',
+  };
 }
 
 /** What the trainer's Python sees: torch version and whether CUDA is usable. */
@@ -107,9 +115,13 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
+  const exit: { signal: NodeJS.Signals | null } = { signal: null };
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (c) => resolve(c));
+    child.on('close', (c, s) => {
+      exit.signal = s;
+      resolve(c);
+    });
   }).finally(() => {
     options.signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
@@ -119,6 +131,29 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
   if (cancelled) throw cancelledError('Training');
   if (code !== 0) {
     const last = [...lines].reverse().find((l) => l.type === 'error');
+    if (last?.code === 'out_of_memory') {
+      throw new NnsamError('out_of_memory', `Training ran out of memory: ${String(last.message)}`, {
+        status: 507,
+        hint: 'Free memory on the server, raise NNSAM_TRAINER_MEMORY_MB, or train on fewer or smaller series.',
+      });
+    }
+    const exitSignal = exit.signal;
+    if (last?.code === 'disk_full') {
+      throw new NnsamError('disk_full', `Training failed: ${String(last.message)}`, {
+        status: 507,
+        hint: 'Free disk space in the data directory (old models, the embedding cache) and retry.',
+      });
+    }
+    if (!last && exitSignal) {
+      // SIGKILL from outside: the kernel's OOM killer, an operator, a container's memory limit
+      throw new NnsamError(
+        'trainer_killed',
+        `Training failed: the trainer process was killed by ${exitSignal}` +
+          (exitSignal === 'SIGKILL' ? ' (the system may have run out of memory)' : '') +
+          '. Nothing was stored.',
+        { status: 500, hint: 'Check the server memory (dmesg shows OOM kills) and retry the job.' },
+      );
+    }
     const message = last
       ? String(last.message)
       : `the trainer exited with code ${code}: ${stderrTail.trim().slice(-800)}`;

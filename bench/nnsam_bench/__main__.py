@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     # every PyTorch / OpenMP pool in this process and its children gets --threads (set before torch loads)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(args.threads)
-    from .machine import machine_label
+    from .machine import load_average, machine_label
     from .paths import RESULTS_DIR, work_dir
 
     command = "npm run bench -- " + " ".join(shlex.quote(a) for a in argv)
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = ["accuracy", "encoder", "inference", "training", "e2e"] if args.target == "all" else [args.target]
     status = 0
     for target in targets:
+        load_before = load_average()
         if target == "draws":
             from .fewshot import make_draws
 
@@ -142,11 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         elif target == "inference":
             from .speed import inference_speed
 
-            r = inference_speed(args.threads, runs=args.runs, plans=args.plans, device=args.device)
+            r = inference_speed(args.threads, runs=args.runs, device=args.device, encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average())
             r["command"] = command
             write(results, "inference.json", r)
-            for name, t in r["runtimes"].items():
-                print(f"  {name}: {t['slicesPerSecond']:.2f} slices/s")
+            for net, n in r["networks"].items():
+                for name, t in n["runtimes"].items():
+                    print(f"  {net} {name}: " + (f"{t['slicesPerSecond']:.2f} slices/s" if "slicesPerSecond" in t
+                                                  else f"skipped ({t['skipped'][:80]})"))
+            for name, t in r["predict_volume"].items():
+                if isinstance(t, dict) and "slicesPerSecond" in t:
+                    print(f"  predictVolume {name}: {t['slicesPerSecond']:.2f} slices/s")
         elif target == "training":
             from .speed import training_speed
 

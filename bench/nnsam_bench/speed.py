@@ -38,21 +38,25 @@ def _run_json(cmd: list[str], threads: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def time_python_runtime(kind: str, extra: list[str], input_path: Path, shape: list[int], runs: int, warmup: int,
-                        threads: int, output: Path, device: str = "cpu") -> dict:
-    cmd = [sys.executable, "-m", "nnsam_bench.runtimes", kind, *extra, "--input", str(input_path), "--shape",
-           ",".join(map(str, shape)), "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads),
-           "--output", str(output), "--device", device]
+Inputs = list[tuple[Path, list[int]]]  # one (raw float32 file, shape) per network input, in input order
+
+
+def _input_args(inputs: Inputs) -> list[str]:
+    return [a for path, shape in inputs for a in ("--input", str(path), "--shape", ",".join(map(str, shape)))]
+
+
+def time_python_runtime(kind: str, extra: list[str], inputs: Inputs, runs: int, warmup: int, threads: int,
+                        output: Path, device: str = "cpu") -> dict:
+    cmd = [sys.executable, "-m", "nnsam_bench.runtimes", kind, *extra, *_input_args(inputs), "--runs", str(runs),
+           "--warmup", str(warmup), "--threads", str(threads), "--output", str(output), "--device", device]
     return _run_json(cmd, threads)
 
 
-def time_ort_node(model: Path, input_path: Path, shape: list[int], runs: int, warmup: int, threads: int,
-                  output: Path) -> dict:
+def time_ort_node(model: Path, inputs: Inputs, runs: int, warmup: int, threads: int, output: Path) -> dict:
     if not ORT_NODE_SCRIPT.is_file():
         raise FileNotFoundError(f"{ORT_NODE_SCRIPT} is missing: build it with `npx tsc -p bench` (scripts/bench.sh does)")
-    cmd = ["node", str(ORT_NODE_SCRIPT), "--model", str(model), "--input", str(input_path), "--shape",
-           ",".join(map(str, shape)), "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads),
-           "--output", str(output)]
+    cmd = ["node", str(ORT_NODE_SCRIPT), "--model", str(model), *_input_args(inputs), "--runs", str(runs),
+           "--warmup", str(warmup), "--threads", str(threads), "--output", str(output)]
     return _run_json(cmd, threads)
 
 
@@ -113,13 +117,14 @@ def encoder_speed(threads: int, runs: int = 5, warmup: int = 1, encoder_onnx: st
     outputs: dict[str, Path] = {}
     if enc.checkpoint is not None:
         outputs["pytorch"] = work / "out-pytorch.f32"
-        results["pytorch"] = time_python_runtime("torch-encoder", ["--checkpoint", str(enc.checkpoint)], input_path,
-                                                 shape, runs, warmup, threads, outputs["pytorch"], device)
+        results["pytorch"] = time_python_runtime("torch-encoder", ["--checkpoint", str(enc.checkpoint)],
+                                                 [(input_path, shape)], runs, warmup, threads, outputs["pytorch"],
+                                                 device)
     outputs["onnxruntime_python"] = work / "out-ort-python.f32"
-    results["onnxruntime_python"] = time_python_runtime("ort", ["--model", str(enc.onnx)], input_path, shape, runs,
-                                                        warmup, threads, outputs["onnxruntime_python"])
+    results["onnxruntime_python"] = time_python_runtime("ort", ["--model", str(enc.onnx)], [(input_path, shape)],
+                                                        runs, warmup, threads, outputs["onnxruntime_python"])
     outputs["onnxruntime_node"] = work / "out-ort-node.f32"
-    results["onnxruntime_node"] = maybe_ort_node(enc.onnx, input_path, shape, runs, warmup, threads,
+    results["onnxruntime_node"] = maybe_ort_node(enc.onnx, [(input_path, shape)], runs, warmup, threads,
                                                  outputs["onnxruntime_node"])
     reference = outputs.get("pytorch", outputs["onnxruntime_python"])
     for name, r in results.items():
@@ -143,38 +148,44 @@ def encoder_speed(threads: int, runs: int = 5, warmup: int = 1, encoder_onnx: st
 
 
 # -- segmentation network inference ----------------------------------------------------------------------
-def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1, plans: str | None = None,
-                    device: str = "cpu") -> dict:
-    import torch
+ENGINE_PREDICT_SCRIPT = BENCH_DIR / "dist" / "engine-predict.js"
 
-    from .networks import ACDC_2D, build_network, export_onnx, spec_from_plans
 
-    work = work_dir("speed", "inference")
-    spec = spec_from_plans(Path(plans)) if plans else ACDC_2D
-    torch.manual_seed(0)
-    network = build_network(spec, deep_supervision=False).eval()
-    (work / "network.json").write_text(json.dumps(spec))
-    torch.save(network.state_dict(), work / "weights.pt")
-    h, w = spec["patch_size"]
-    shape = [batch, spec["input_channels"], h, w]
-    onnx_path = export_onnx(network, shape, work / "unet2d.onnx")
-    slices = _mid_slices(batch)
-    x = np.zeros(shape, dtype="<f4")
-    for i, s in enumerate(slices):  # z-scored real slices, centre-cropped / zero-padded to the patch
+def _patch_batch(slices: list[np.ndarray], h: int, w: int) -> np.ndarray:
+    """Real slices, z-scored, cropped / zero-padded to the patch: [B, 1, h, w] float32."""
+    x = np.zeros((len(slices), 1, h, w), dtype="<f4")
+    for i, s in enumerate(slices):
         s = (s - s.mean()) / (s.std() + 1e-8)
         hh, ww = min(h, s.shape[0]), min(w, s.shape[1])
         x[i, 0, :hh, :ww] = s[:hh, :ww]
-    input_path = work / "input.f32"
-    x.tofile(input_path)
+    return x
+
+
+def network_runtimes(work: Path, plan: dict, threads: int, batch: int, runs: int, warmup: int,
+                     device: str) -> dict:
+    """The engine's network for `plan`: PyTorch eager vs onnxruntime-python vs onnxruntime-node on the same
+    exported file and the same inputs (real ACDC slices; the embedding input, when planned, random values)."""
+    from .engine import export_engine_network
+
+    net = export_engine_network(plan, work)
+    h, w = plan["network"]["patchSize"]
+    inputs: Inputs = []
+    image = _patch_batch(_mid_slices(batch), h, w)
+    image.tofile(work / "input-image.f32")
+    inputs.append((work / "input-image.f32", list(image.shape)))
+    emb = plan.get("embedding")
+    if emb:
+        sy, sx = emb["stride"]
+        e = np.random.default_rng(0).standard_normal((batch, int(emb["channels"]), h // sy, w // sx)).astype("<f4")
+        e.tofile(work / "input-embedding.f32")
+        inputs.append((work / "input-embedding.f32", list(e.shape)))
     outputs = {k: work / f"out-{k}.f32" for k in ("pytorch", "onnxruntime_python", "onnxruntime_node")}
-    net_args = ["--network", str(work / "network.json"), "--weights", str(work / "weights.pt")]
     results = {
-        "pytorch": time_python_runtime("torch-unet", net_args, input_path, shape, runs, warmup, threads,
-                                       outputs["pytorch"], device),
-        "onnxruntime_python": time_python_runtime("ort", ["--model", str(onnx_path)], input_path, shape, runs,
-                                                  warmup, threads, outputs["onnxruntime_python"]),
-        "onnxruntime_node": maybe_ort_node(onnx_path, input_path, shape, runs, warmup, threads,
-                                           outputs["onnxruntime_node"]),
+        "pytorch": time_python_runtime("torch-nnsam", ["--plan", str(net["plan"]), "--weights", str(net["weights"])],
+                                       inputs, runs, warmup, threads, outputs["pytorch"], device),
+        "onnxruntime_python": time_python_runtime("ort", ["--model", str(net["onnx"])], inputs, runs, warmup, threads,
+                                                  outputs["onnxruntime_python"]),
+        "onnxruntime_node": maybe_ort_node(net["onnx"], inputs, runs, warmup, threads, outputs["onnxruntime_node"]),
     }
     for name, r in results.items():
         if "skipped" in r:
@@ -184,19 +195,80 @@ def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1
         r["slicesPerSecond"] = 1 / per_slice["median"]
         r["maxAbsDiffToReference"] = max_abs_diff(outputs[name], outputs["pytorch"])
     return {
-        "kind": "inference",
-        "date": now_iso(),
-        "machine": machine_info(),
-        "load_average": load_average(),
-        "network": {k: spec[k] for k in ("network_class_name", "patch_size", "source")} | {
-            "parameters": sum(p.numel() for p in network.parameters())},
-        "note": "nnU-Net's 2D network (random init); the engine's exported network plugs in with --plans/--onnx "
-                "once it exists (issue 4)",
-        "batch": batch,
-        "threads": threads,
+        "network": {"class": "nnsam_trainer.network.NnsamUNet", "patch_size": [h, w],
+                    "batch_size": plan["network"]["batchSize"], "stages": plan["network"]["numStages"],
+                    "features": plan["network"]["featuresPerStage"], "parameters": net["parameters"],
+                    "inputs": [[name, shape] for name, (_, shape) in zip(net["inputs"], inputs)],
+                    "embedding": {k: emb[k] for k in ("stage", "stride", "channels")} if emb else None,
+                    "encoder": plan["encoder"]["id"]},
         "reference": "pytorch",
         "reference_max_abs": max_abs(outputs["pytorch"]),
         "runtimes": results,
+    }
+
+
+def engine_predict(model_dir: Path, images: list[Path], threads: int, runs: int, warmup: int, tta: bool) -> dict:
+    """predictVolume of the engine (bench/dist/engine-predict.js) on NIfTI volumes: seconds per stage."""
+    if not ENGINE_PREDICT_SCRIPT.is_file():
+        raise FileNotFoundError(f"{ENGINE_PREDICT_SCRIPT} is missing: build it with `npx tsc -p bench`")
+    cmd = ["node", str(ENGINE_PREDICT_SCRIPT), "--model", str(model_dir), *[a for i in images for a in ("--image", str(i))],
+           "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads), "--tta", "on" if tta else "off"]
+    r = _run_json(cmd, threads)
+    totals = [run["seconds"] for run in r["runs"]]
+    slices = r["runs"][0]["slices"]
+    r["secondsPerSlice"] = stats(totals, per=slices)
+    r["slicesPerSecond"] = slices / statistics.median(totals)
+    r["stagesMedian"] = {k: statistics.median(run["stages"][k] for run in r["runs"]) for k in r["runs"][0]["stages"]}
+    return r
+
+
+def inference_speed(threads: int, batch: int = 4, runs: int = 5, warmup: int = 1, device: str = "cpu",
+                    encoder_onnx: str | None = None, predict_volume: bool = True) -> dict:
+    """The engine's segmentation network, planned by `nnsam plan` for the ACDC few-shot manifest (4 slices,
+    draw 0), with and without the SAM embedding input; then the engine's whole predictVolume on one real
+    validation volume (TTA off and on), with a model trained for 2 iterations (weights do not change cost)."""
+    from .encoders import choose_encoder
+    from .engine import engine_plan, fewshot_manifest, train_engine_model
+    from .fewshot import acdc_paths, acdc_split
+
+    manifest = fewshot_manifest(4, 0)
+    variants: dict[str, str] = {"nnsam-none": "none"}
+    notes = []
+    try:
+        enc = choose_encoder(encoder_onnx, threads)
+        variants["nnsam-mobilesam"] = str(enc.onnx)
+    except (OSError, RuntimeError) as e:
+        notes.append(f"nnsam-mobilesam left out: no encoder ({e})")
+    networks = {}
+    for name, encoder in variants.items():
+        work = work_dir("speed", "inference", name)
+        plan = engine_plan(manifest, encoder, threads, work / "plan.json")
+        networks[name] = network_runtimes(work, plan, threads, batch, runs, warmup, device)
+    predict = {}
+    if predict_volume and device == "cpu":
+        model_dir = work_dir("speed", "inference") / "model-nnsam-none"
+        train_engine_model(manifest, model_dir, "none", 2, threads)
+        image = acdc_paths(acdc_split("val")[0], "val")[0]
+        for tta in (False, True):
+            try:
+                predict["tta" if tta else "no_tta"] = engine_predict(model_dir, [image], threads, runs, warmup, tta)
+            except (OSError, RuntimeError) as e:
+                predict["tta" if tta else "no_tta"] = {"skipped": str(e)[:300]}
+        predict["volume"] = image.name
+    return {
+        "kind": "inference",
+        "format": 2,
+        "date": now_iso(),
+        "machine": machine_info(),
+        "load_average": load_average(),
+        "load_average_after": None,
+        "source": f"`nnsam plan` for the ACDC few-shot manifest ({manifest.parent.name}); network built by "
+                  "nnsam_trainer.network with random He init, exported by nnsam_trainer.export (as training does)",
+        "notes": notes,
+        "batch": batch,
+        "threads": threads,
+        "networks": networks,
+        "predict_volume": predict,
     }
 
 

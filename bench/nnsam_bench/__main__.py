@@ -6,8 +6,11 @@ Targets:
   nnunet      the nnU-Net v2 arm alone (same options as accuracy)
   encoder     SAM encoder seconds per slice: onnxruntime-node vs PyTorch eager vs onnxruntime-python
   inference   segmentation network slices/s: onnxruntime-node vs PyTorch eager on the same exported network
-  training    bare PyTorch step, FLOPs per step, machine peak; overhead ratios of the arms' accuracy runs
-  e2e         end to end DICOMweb -> SEG (pending: needs issues 3-5)
+  training    our trainer's loop vs a bare PyTorch loop of the same network (overhead), FLOPs per step, machine
+              peak, nnU-Net v2's iterations/s on the same slices; overhead ratios of the arms' accuracy runs
+  embedding   per training batch: warping cached SAM embeddings vs embedding augmented patches online;
+              the engine's embedding cache cold vs warm, bytes per slice
+  e2e         300-slice 512x512 synthetic CT in a private Orthanc: DICOMweb fetch to SEG stored, per stage
   report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
   summary     print one plain-text table of a results folder (--results, default this machine's)
   all         everything above, then report
@@ -23,7 +26,8 @@ import shlex
 import sys
 from pathlib import Path
 
-TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e2e", "report", "summary", "all")
+TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "embedding", "e2e", "report", "summary",
+           "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
 
 
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "npm run bench -- " + " ".join(shlex.quote(a) for a in argv)
     results = args.results or (work_dir("quick-results") if args.quick else RESULTS_DIR / machine_label())
-    targets = ["accuracy", "encoder", "inference", "training", "e2e"] if args.target == "all" else [args.target]
+    targets = (["accuracy", "encoder", "inference", "training", "embedding", "e2e"] if args.target == "all"
+               else [args.target])
     status = 0
     for target in targets:
         load_before = load_average()
@@ -163,6 +168,20 @@ def main(argv: list[str] | None = None) -> int:
             b = r["bare_loop"]
             print(f"  bare loop {b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
                   f"{100 * b['fraction_of_peak']:.0f} % of the measured peak")
+        elif target == "embedding":
+            from .embedding import embedding_speed
+
+            r = embedding_speed(args.threads, runs=args.runs, device=args.device, encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            write(results, "embedding.json", r)
+            b = r["per_batch"]
+            print(f"  per batch of {b['batch_size']}: warp {b['warp_seconds_per_batch']['median']:.4f} s, online "
+                  f"{b['online_seconds_per_batch']['median']:.3f} s ({b['online_over_warp']:.0f}x)")
+            c = r.get("cache", {})
+            if "cold_seconds_per_slice" in c:
+                print(f"  cache: cold {c['cold_seconds_per_slice']['median']:.3f} s/slice, warm "
+                      f"{c['warm_seconds_per_slice']['median'] * 1000:.1f} ms/slice, {c['bytes_per_slice'] / 2**20:.2f} "
+                      "MiB/slice")
         elif target == "e2e":
             from .speed import e2e_pending
 

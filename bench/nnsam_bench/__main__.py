@@ -57,7 +57,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--da-workers", type=int, help="nnU-Net augmentation processes (default: nnU-Net's)")
     p.add_argument("--val-cases", type=int, help="evaluate on the first K validation volumes only")
     p.add_argument("--encoder-onnx", help="ONNX MobileSAM encoder (default NNSAM_MOBILESAM_ONNX, else random weights)")
-    p.add_argument("--plans", help="nnU-Net plans.json for the inference/training targets (default: built-in ACDC)")
+    p.add_argument("--iterations", type=int, default=8, help="training iterations timed per loop (training target)")
+    p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
     args = p.parse_args(argv)
@@ -162,12 +163,21 @@ def main(argv: list[str] | None = None) -> int:
         elif target == "training":
             from .speed import training_speed
 
-            r = training_speed(args.threads, results, device=args.device, plans=args.plans, runs=args.runs)
-            r["command"] = command
+            r = training_speed(args.threads, results, device=args.device, runs=args.runs, iterations=args.iterations,
+                               arms=tuple(args.arms.split(",")), nnunet_minutes=args.nnunet_minutes,
+                               da_workers=args.da_workers, iterations_per_epoch=args.iters_per_epoch,
+                               encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
             write(results, "training.json", r)
-            b = r["bare_loop"]
-            print(f"  bare loop {b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
-                  f"{100 * b['fraction_of_peak']:.0f} % of the measured peak")
+            for name, b in r["bare_loop"].items():
+                print(f"  bare loop ({name} network): {b['iterations_per_second']:.3f} it/s, "
+                      f"{b['flops_per_step'] / 1e9:.1f} GFLOP/step, {100 * b['fraction_of_peak']:.0f} % of peak")
+            for name, t in r["trainer"].items():
+                print(f"  trainer {name}: {1 / t['step']['median']:.3f} it/s, overhead ratio {t['overhead_ratio']:.2f} "
+                      f"(wall), {t['overhead_ratio_cpu']:.2f} (CPU time)")
+            n = r["nnunetv2"] or {}
+            if "iterations_per_second" in n:
+                print(f"  nnU-Net v2: {n['iterations_per_second']:.3f} it/s (batch {n['batch_size']})")
         elif target == "embedding":
             from .embedding import embedding_speed
 

@@ -34,9 +34,9 @@ def fewshot_manifest(size: int = 4, seed: int = 0) -> Path:
     return make_draws(work_dir("draws"), (size,), (seed,))[(size, seed)]
 
 
-def engine_plan(manifest: Path, encoder: str, threads: int, out: Path) -> dict:
+def engine_plan(manifest: Path, encoder: str, threads: int, out: Path, device: str = "cpu") -> dict:
     """`nnsam plan` for the manifest (encoder "none" or an ONNX file), written to `out` and returned."""
-    nnsam(["plan", "--manifest", str(manifest), "--encoder", encoder, "--device", "cpu", "--threads", str(threads),
+    nnsam(["plan", "--manifest", str(manifest), "--encoder", encoder, "--device", device, "--threads", str(threads),
            "--out", str(out)], threads, "planning")
     return json.loads(out.read_text())
 
@@ -60,11 +60,11 @@ def export_engine_network(plan: dict, out_dir: Path, seed: int = 0) -> dict:
             "parameters": sum(p.numel() for p in net.parameters()), "inputs": info["inputs"]}
 
 
-def train_engine_model(manifest: Path, out: Path, encoder: str, iterations: int, threads: int,
-                       seed: int = 0) -> list[dict]:
+def train_engine_model(manifest: Path, out: Path, encoder: str, iterations: int, threads: int, seed: int = 0,
+                       device: str = "cpu") -> list[dict]:
     """`nnsam train --iterations N --json` into `out` (replaced); returns the JSON lines it printed."""
     proc = nnsam(["train", "--manifest", str(manifest), "--out", str(out), "--encoder", encoder, "--iterations",
-                  str(iterations), "--seed", str(seed), "--device", "cpu", "--threads", str(threads), "--json",
+                  str(iterations), "--seed", str(seed), "--device", device, "--threads", str(threads), "--json",
                   "--overwrite"], threads, "training")
     events = []
     for line in proc.stdout.splitlines():

@@ -2,7 +2,6 @@
 
     python -m nnsam_bench.runtimes ort --model F.onnx --input X.f32 --shape 1,3,1024,1024 [...]
     python -m nnsam_bench.runtimes torch-encoder --checkpoint C.pt --input X.f32 --shape ... [...]
-    python -m nnsam_bench.runtimes torch-unet --network N.json --weights W.pt --input X.f32 --shape ... [...]
     python -m nnsam_bench.runtimes torch-nnsam --plan P.json --weights W.pt --input X.f32 --shape ... \
         [--input E.f32 --shape ...]        (the engine's network: image, and the SAM embedding when planned)
 
@@ -101,17 +100,6 @@ def run_torch_encoder(args) -> dict:
     return _torch_common(args, load_image_encoder(args.checkpoint))
 
 
-def run_torch_unet(args) -> dict:
-    import torch
-
-    from .networks import build_network
-
-    spec = json.loads(Path(args.network).read_text())
-    network = build_network(spec)
-    network.load_state_dict(torch.load(args.weights, map_location="cpu"))
-    return _torch_common(args, network)
-
-
 def run_torch_nnsam(args) -> dict:
     import torch
     from nnsam_trainer.network import build_network
@@ -125,7 +113,7 @@ def run_torch_nnsam(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="nnsam_bench.runtimes")
     sub = p.add_subparsers(dest="runtime", required=True)
-    for name in ("ort", "torch-encoder", "torch-unet", "torch-nnsam"):
+    for name in ("ort", "torch-encoder", "torch-nnsam"):
         s = sub.add_parser(name)
         # one --input/--shape pair per network input, in the network's input order
         s.add_argument("--input", required=True, type=Path, action="append")
@@ -139,17 +127,13 @@ def main(argv: list[str] | None = None) -> int:
             s.add_argument("--model", required=True)
         elif name == "torch-encoder":
             s.add_argument("--checkpoint", required=True)
-        elif name == "torch-nnsam":
-            s.add_argument("--plan", required=True, help="the engine's plan.json (nnsam plan)")
-            s.add_argument("--weights", required=True)
         else:
-            s.add_argument("--network", required=True, help="JSON spec for networks.build_network")
+            s.add_argument("--plan", required=True, help="the engine's plan.json (nnsam plan)")
             s.add_argument("--weights", required=True)
     args = p.parse_args(argv)
     if len(args.input) != len(args.shape):
         p.error(f"{len(args.input)} --input but {len(args.shape)} --shape: give one shape per input")
-    result = {"ort": run_ort, "torch-encoder": run_torch_encoder, "torch-unet": run_torch_unet,
-              "torch-nnsam": run_torch_nnsam}[args.runtime](args)
+    result = {"ort": run_ort, "torch-encoder": run_torch_encoder, "torch-nnsam": run_torch_nnsam}[args.runtime](args)
     out = np.ascontiguousarray(result.pop("output"), dtype="<f4")
     if args.output:
         out.tofile(args.output)

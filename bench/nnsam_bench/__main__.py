@@ -58,6 +58,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--val-cases", type=int, help="evaluate on the first K validation volumes only")
     p.add_argument("--encoder-onnx", help="ONNX MobileSAM encoder (default NNSAM_MOBILESAM_ONNX, else random weights)")
     p.add_argument("--iterations", type=int, default=8, help="training iterations timed per loop (training target)")
+    p.add_argument("--e2e-size", type=int, default=512, help="rows = columns of the e2e series")
+    p.add_argument("--e2e-slices", type=int, default=300, help="slices of the e2e series")
+    p.add_argument("--e2e-iterations", type=int, default=20, help="training iterations of the e2e model")
+    p.add_argument("--e2e-encoder", action="store_true", help="e2e with the MobileSAM encoder (else --encoder none)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
+                   help="mirror test-time augmentation in e2e (the server's default: on)")
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
@@ -193,12 +199,24 @@ def main(argv: list[str] | None = None) -> int:
                       f"{c['warm_seconds_per_slice']['median'] * 1000:.1f} ms/slice, {c['bytes_per_slice'] / 2**20:.2f} "
                       "MiB/slice")
         elif target == "e2e":
-            from .speed import e2e_pending
+            from .speed import e2e_speed
 
-            r = e2e_pending()
-            r["command"] = command
-            write(results, "e2e.json", r)
-            print(f"  e2e: {r['status']}: {r['message']}")
+            encoder = "none"
+            if args.e2e_encoder:
+                from .encoders import choose_encoder
+
+                encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
+            r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, tta=args.tta,
+                          encoder=encoder, iterations=args.e2e_iterations)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            # one file per variant: e2e.json is the default (no encoder, mirror TTA on, 300 x 512²)
+            variant = ("-sam" if args.e2e_encoder else "") + ("" if args.tta else "-notta")
+            if (args.e2e_size, args.e2e_slices) != (512, 300):
+                variant += f"-{args.e2e_slices}x{args.e2e_size}"
+            write(results, f"e2e{variant}.json", r)
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stagesMedian"].items())
+            print(f"  e2e: {r['secondsMedian']:.1f} s ({stages}"
+                  + f"), peak RSS {r['peakRssMiB']:.0f} MiB")
     if args.target == "summary":
         from .report import text_summary
 

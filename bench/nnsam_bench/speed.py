@@ -580,15 +580,28 @@ def accuracy_arm_speeds(results_dir: Path, bare: dict | None, peak: dict) -> dic
 
 
 E2E_STAGES = ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")
+E2E_SCRIPT = BENCH_DIR / "dist" / "e2e.js"
 
 
-def e2e_pending() -> dict:
+def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool = False,
+              encoder: str = "none", iterations: int = 20) -> dict:
+    """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there)."""
+    if not E2E_SCRIPT.is_file():
+        raise FileNotFoundError(f"{E2E_SCRIPT} is missing: build it with `npx tsc -p bench`")
+    cmd = ["node", str(E2E_SCRIPT), "run", "--work", str(work_dir("e2e")), "--size", str(size), "--slices",
+           str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", "on" if tta else "off", "--encoder",
+           encoder, "--iterations", str(iterations)]
+    r = _run_json(cmd, threads)
+    r["stagesMedian"] = {k: statistics.median(run["stages"][k] for run in r["runs"]) for k in E2E_STAGES}
+    r["secondsMedian"] = statistics.median(run["seconds"] for run in r["runs"])
+    r["peakRssMiB"] = max(run["peakRssMiB"] for run in r["runs"])
+    r["model"]["dir"] = Path(r["model"]["dir"]).name
     return {
         "kind": "e2e",
-        "status": "pending",
+        "status": "ok",
         "date": now_iso(),
         "machine": machine_info(),
+        "threads": threads,
         "stages": list(E2E_STAGES),
-        "message": "needs the DICOM layer (issue 3), the engine (issue 4) and the server (issue 5): a 300-slice "
-                   "512x512 series from DICOMweb fetch to SEG stored, timed per stage",
+        **r,
     }

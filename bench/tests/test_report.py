@@ -98,3 +98,29 @@ def test_training_tables_put_our_trainer_next_to_the_bare_loop(tmp_path, results
     assert "| nnunetv2, 4 slices, 5 min (batch 2) | 0.100 | – | 15 % |" in text
     summary = text_summary(results / "cpu-2c")
     assert "training our trainer (nnsam-none)" in summary and "overhead ratio 1.50 (wall), 1.25 (CPU time)" in summary
+
+
+def test_e2e_table_and_plot(tmp_path, results):
+    from nnsam_bench.report import text_summary
+
+    stages = {"fetch": 1.0, "decode": 0.5, "preprocess": 2.0, "embed": 0.0, "infer": 6.0, "postprocess": 0.3,
+              "seg_write": 0.1, "stow": 0.1}
+    run = {"seconds": 10.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
+           "instancesFetched": 100, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0}
+    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+           "series": {"size": 512, "slices": 100, "bytes": 50 * 2**20, "modality": "CT",
+                      "transferSyntax": "Explicit VR Little Endian"},
+           "model": {"dir": "m", "encoder": "none", "iterations": 20, "labelledSlices": [30, 50, 70],
+                     "trainSeconds": 60.0},
+           "tta": False, "runs": [run], "dice": {"Liver": 0.9, "Spleen": None}, "stagesMedian": stages,
+           "secondsMedian": 10.0, "peakRssMiB": 900.0, "load_average": 2.0, "load_average_after": 3.0,
+           "command": "npm run bench -- e2e"}
+    (results / "cpu-2c" / "e2e.json").write_text(json.dumps(e2e))
+    images = tmp_path / "images"
+    text = render(results, images, tmp_path)
+    assert "#### End to end (DICOMweb to SEG stored, test-time augmentation off): 100 slices of 512 x 512" in text
+    assert "| infer | 6.00 | 60 % | 60.0 | 18 |" in text
+    assert "| **total** | **10.0** | | 100 | **30** |" in text
+    assert "Peak RSS of the segment process (VmHWM): 900 MiB" in text
+    assert (images / "bench-cpu-2c-notta-100x512-e2e-stages.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "e2e 100 x 512² (none)" in text_summary(results / "cpu-2c")

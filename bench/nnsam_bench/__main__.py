@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                                da_workers=args.da_workers, iterations_per_epoch=args.iters_per_epoch,
                                encoder_onnx=args.encoder_onnx)
             r.update(load_average=load_before, load_average_after=load_average(), command=command)
-            write(results, "training.json", r)
+            # fewer threads than cores (e.g. 1, where OpenMP threads cannot wait on each other) get their own file
+            write(results, "training.json" if args.threads == (os.cpu_count() or 1) else
+                  f"training-{args.threads}t.json", r)
             for name, b in r["bare_loop"].items():
                 print(f"  bare loop ({name} network): {b['iterations_per_second']:.3f} it/s, "
                       f"{b['flops_per_step'] / 1e9:.1f} GFLOP/step, {100 * b['fraction_of_peak']:.0f} % of peak")

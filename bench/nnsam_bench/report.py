@@ -371,12 +371,16 @@ def training_section(r: dict) -> list[str]:
     arms = r.get("accuracy_arms") or {}
     if arms:
         lines += ["Iterations per second of the accuracy runs (whole loop over the budget, measured at other times "
-                  "than the table above); fraction of peak from the bare loop's FLOPs scaled to the batch size:", "",
-                  "| run | it/s (whole loop) | it/s (train_step only) | fraction of peak |", "| --- | --- | --- | --- |"]
+                  "than the table above, so under another load: no ratio to the peak above is given); achieved "
+                  "GFLOP/s from the bare loop's FLOPs per step scaled to the run's batch size (– where the result "
+                  "does not record its batch):", "",
+                  "| run | it/s (whole loop) | it/s (train_step only) | achieved GFLOP/s |", "| --- | --- | --- | --- |"]
         for name, e in arms.items():
-            frac = f"{100 * e['fraction_of_peak']:.0f} %" if e.get("fraction_of_peak") is not None else "–"
+            achieved = e.get("achieved_flops_per_second")
+            if achieved is None and e.get("fraction_of_peak") is not None:
+                achieved = e["fraction_of_peak"] * peak["flops_per_second"]
             lines.append(f"| {name} | {e['iterations_per_second']:.3f} | "
-                         f"{fmt(e.get('train_step_iterations_per_second'))} | {frac} |")
+                         f"{fmt(e.get('train_step_iterations_per_second'))} | {fmt(achieved and achieved / 1e9, 1)} |")
         lines.append("")
     return lines
 
@@ -444,7 +448,9 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     lines += ["", f"Peak RSS of the segment process (VmHWM): {r['peakRssMiB']:.0f} MiB. Opening the onnxruntime "
               f"sessions: {run0['modelLoadSeconds']:.2f} s (not in the stages: a server keeps them open). SEG: "
               f"{run0['segFrames']} frames, {run0['segBytes'] / 2**20:.1f} MiB. Fetched {run0['instancesFetched']} "
-              f"instances, {run0['bytesFetched'] / 2**20:.0f} MiB.", ""]
+              f"instances, {run0['bytesFetched'] / 2**20:.0f} MiB."
+              + (f" CPU time of the segment process: {run0['cpuSeconds']:.0f} s over {run0['seconds']:.0f} s of wall "
+                 "time." if run0.get("cpuSeconds") else ""), ""]
     plot = plot_e2e_stages(r, images / f"bench-{label}-e2e-stages.png")
     if plot:
         lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
@@ -501,8 +507,12 @@ def speed_sections(kinds: dict[str, list[dict]], images: Path, label: str, doc_d
         lines += encoder_section(r, embedding)
     for r in kinds.get("inference", [])[-1:]:
         lines += inference_section(r)
-    for r in kinds.get("training", [])[-1:]:
-        lines += training_section(r)
+    # one section per thread count (training.json uses every core; training-<N>t.json fewer)
+    latest = {}
+    for r in kinds.get("training", []):
+        latest[r.get("threads")] = r
+    for threads in sorted(latest, key=lambda t: -(t or 0)):
+        lines += training_section(latest[threads])
     if embedding:
         lines += embedding_section(embedding)
     for r in sorted(kinds.get("e2e", []), key=_e2e_order):

@@ -574,7 +574,8 @@ def accuracy_arm_speeds(results_dir: Path, bare: dict | None, peak: dict) -> dic
             entry["train_step_iterations_per_second"] = t["iterations"] / t["train_step_seconds"]
         if bare and batch and bare.get("flops_per_step"):
             flops = bare["flops_per_step"] * batch / bare["batch_size"]
-            entry["fraction_of_peak"] = flops * entry["iterations_per_second"] / peak["flops_per_second"]
+            entry["achieved_flops_per_second"] = flops * entry["iterations_per_second"]
+            entry["fraction_of_peak"] = entry["achieved_flops_per_second"] / peak["flops_per_second"]
         arms[key] = entry
     return arms
 

@@ -59,6 +59,8 @@ export interface SegmentRun {
   instancesFetched: number;
   bytesFetched: number;
   peakRssMiB: number;
+  /** user + system CPU seconds of the whole process over the run (all threads; less disturbed by other jobs) */
+  cpuSeconds: number;
 }
 
 /** A DicomwebClient that adds the seconds spent in WADO-RS series retrieval to `fetchSeconds`. */
@@ -88,6 +90,7 @@ export async function segmentOnce(options: {
   threads?: number;
 }): Promise<{ run: SegmentRun; labels: Volume<Uint8Array> }> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const client = new TimedClient({ url: options.dicomweb });
   let t = performance.now();
   const series = await loadSeriesFromDicomweb(client, options.study, options.series);
@@ -141,6 +144,7 @@ export async function segmentOnce(options: {
     instancesFetched: client.instances,
     bytesFetched: client.bytes,
     peakRssMiB: peakRssMiB(),
+    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpuStarted)),
   };
   return { run, labels };
 }

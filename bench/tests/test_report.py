@@ -95,7 +95,7 @@ def test_training_tables_put_our_trainer_next_to_the_bare_loop(tmp_path, results
             "50 % | – |") in text
     assert "| nnU-Net v2 2d (1-min budget, 20 iterations) | 2 | [256, 224] | 4.00 (3.60–4.40), n=4 | 0.250 | 2.00 | – |" \
         in text
-    assert "| nnunetv2, 4 slices, 5 min (batch 2) | 0.100 | – | 15 % |" in text
+    assert "| nnunetv2, 4 slices, 5 min (batch 2) | 0.100 | – | 15.0 |" in text
     summary = text_summary(results / "cpu-2c")
     assert "training our trainer (nnsam-none)" in summary and "overhead ratio 1.50 (wall), 1.25 (CPU time)" in summary
 

@@ -312,7 +312,7 @@ def _pct(entry: dict) -> str:
     return f"{100 * v:.0f} %" if v is not None else "–"
 
 
-def training_section(r: dict) -> list[str]:
+def training_section(r: dict, accuracy_arms: bool = True) -> list[str]:
     peak = r["peak"]
     lines = [f"#### Training ({r['threads']} threads, {r['device']}; {r['date']}; {_load(r)})", "",
              f"Side by side in one run on the ACDC few-shot manifest {r['manifest']}: the bare PyTorch loop of the "
@@ -330,7 +330,7 @@ def training_section(r: dict) -> list[str]:
              + (f" ({peak['flops_per_cpu_second'] / 1e9:.1f} GFLOP per CPU second; fraction of peak in CPU time "
                 "= the step's FLOPs per CPU second over that)" if peak.get("flops_per_cpu_second") else "")
              + ".", "",
-             "| loop | batch | patch | wall s per iteration: median (min–max), n | it/s | overhead ratio (wall) | "
+             "| loop | batch | patch | wall s per iteration: median (fastest–slowest), n | it/s | overhead ratio (wall) | "
              "CPU s per iteration | overhead ratio (CPU) | GFLOP per step | fraction of peak (wall) | "
              "fraction of peak (CPU) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -368,7 +368,7 @@ def training_section(r: dict) -> list[str]:
                   "the same architecture for these slices as the engine (6 stages, 32–512 features), so the bare "
                   "loop is its reference too; it trains with SGD, ours with AdamW (the optimizer step is a small "
                   "part of the cost).", ""]
-    arms = r.get("accuracy_arms") or {}
+    arms = (r.get("accuracy_arms") or {}) if accuracy_arms else {}
     if arms:
         lines += ["Iterations per second of the accuracy runs (whole loop over the budget, measured at other times "
                   "than the table above, so under another load: no ratio to the peak above is given); achieved "
@@ -507,12 +507,12 @@ def speed_sections(kinds: dict[str, list[dict]], images: Path, label: str, doc_d
         lines += encoder_section(r, embedding)
     for r in kinds.get("inference", [])[-1:]:
         lines += inference_section(r)
-    # one section per thread count (training.json uses every core; training-<N>t.json fewer)
-    latest = {}
-    for r in kinds.get("training", []):
-        latest[r.get("threads")] = r
-    for threads in sorted(latest, key=lambda t: -(t or 0)):
-        lines += training_section(latest[threads])
+    # every training run (training.json uses every core, training-<N>t.json fewer; older runs may be kept):
+    # on a shared machine the spread between runs is part of the result
+    runs = sorted(kinds.get("training", []), key=lambda r: (-(r.get("threads") or 0), r.get("date", "")))
+    newest = max(runs, key=lambda r: r.get("date", ""), default=None)
+    for r in runs:
+        lines += training_section(r, accuracy_arms=r is newest)
     if embedding:
         lines += embedding_section(embedding)
     for r in sorted(kinds.get("e2e", []), key=_e2e_order):

@@ -378,6 +378,18 @@ def bare_loop(plan: dict, threads: int, iterations: int, warmup: int = 2, device
     return out
 
 
+def bare_loop_process(plan: dict, threads: int, iterations: int, device: str = "cpu",
+                      count_flops: bool = True) -> dict:
+    """bare_loop in a fresh Python process, as every runtime here is timed: inside the harness process (numpy,
+    nibabel, an earlier matmul) the 2-thread bare step measured several times slower in CPU time than the
+    same step in the trainer, while 1 thread agreed; a process of its own is the fair reference."""
+    path = work_dir("speed", "training") / "bare-loop-plan.json"
+    path.write_text(json.dumps(plan))
+    cmd = [sys.executable, "-m", "nnsam_bench.speed", "bare-loop", str(path), str(threads), str(iterations), device,
+           "1" if count_flops else "0"]
+    return _run_json(cmd, threads)
+
+
 def nnunet_loop(manifest: Path, threads: int, budget_minutes: float, device: str, da_workers: int | None,
                 iterations_per_epoch: int | None) -> dict:
     """nnU-Net v2's own training loop (the accuracy arm's budget trainer) on the same manifest, training only:
@@ -490,14 +502,14 @@ def training_speed(threads: int, results_dir: Path, device: str = "cpu", runs: i
         # the engine's plan first (`nnsam plan`, what `nnsam train` plans too), then bare loop / our trainer /
         # bare loop again: the machine is shared, so the reference is measured on both sides of our loop
         plan = engine_plan(manifest, encoder, threads, work_dir("speed", "training") / f"plan-{name}.json", device)
-        first = bare_loop(plan, threads, half, device=device)
+        first = bare_loop_process(plan, threads, half, device=device)
         trainer = None
         if name in arms:
             try:
                 trainer = trainer_loop(manifest, encoder, iterations, threads, name, device)
             except (OSError, RuntimeError) as e:
                 skipped[name] = str(e)[:400]
-        second = bare_loop(plan, threads, half, device=device, count_flops=False)
+        second = bare_loop_process(plan, threads, half, device=device, count_flops=False)
         loop = dict(first, step_seconds=first["step_seconds"] + second["step_seconds"],
                     step_seconds_before=first["step_seconds"], step_seconds_after=second["step_seconds"],
                     step_cpu_seconds=first["step_cpu_seconds"] + second["step_cpu_seconds"])
@@ -606,3 +618,13 @@ def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, t
         "stages": list(E2E_STAGES),
         **r,
     }
+
+
+if __name__ == "__main__":
+    # python -m nnsam_bench.speed bare-loop PLAN.json THREADS ITERATIONS DEVICE COUNT_FLOPS -> one JSON line
+    if len(sys.argv) == 7 and sys.argv[1] == "bare-loop":
+        _plan = json.loads(Path(sys.argv[2]).read_text())
+        print(json.dumps(bare_loop(_plan, int(sys.argv[3]), int(sys.argv[4]), device=sys.argv[5],
+                                   count_flops=sys.argv[6] == "1")))
+    else:
+        sys.exit("usage: python -m nnsam_bench.speed bare-loop PLAN.json THREADS ITERATIONS DEVICE 0|1")

@@ -6,8 +6,11 @@ Targets:
   nnunet      the nnU-Net v2 arm alone (same options as accuracy)
   encoder     SAM encoder seconds per slice: onnxruntime-node vs PyTorch eager vs onnxruntime-python
   inference   segmentation network slices/s: onnxruntime-node vs PyTorch eager on the same exported network
-  training    bare PyTorch step, FLOPs per step, machine peak; overhead ratios of the arms' accuracy runs
-  e2e         end to end DICOMweb -> SEG (pending: needs issues 3-5)
+  training    our trainer's loop vs a bare PyTorch loop of the same network (overhead), FLOPs per step, machine
+              peak, nnU-Net v2's iterations/s on the same slices; overhead ratios of the arms' accuracy runs
+  embedding   per training batch: warping cached SAM embeddings vs embedding augmented patches online;
+              the engine's embedding cache cold vs warm, bytes per slice
+  e2e         300-slice 512x512 synthetic CT in a private Orthanc: DICOMweb fetch to SEG stored, per stage
   report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
   summary     print one plain-text table of a results folder (--results, default this machine's)
   all         everything above, then report
@@ -23,7 +26,8 @@ import shlex
 import sys
 from pathlib import Path
 
-TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e2e", "report", "summary", "all")
+TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "embedding", "e2e", "report", "summary",
+           "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
 
 
@@ -53,7 +57,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--da-workers", type=int, help="nnU-Net augmentation processes (default: nnU-Net's)")
     p.add_argument("--val-cases", type=int, help="evaluate on the first K validation volumes only")
     p.add_argument("--encoder-onnx", help="ONNX MobileSAM encoder (default NNSAM_MOBILESAM_ONNX, else random weights)")
-    p.add_argument("--plans", help="nnU-Net plans.json for the inference/training targets (default: built-in ACDC)")
+    p.add_argument("--iterations", type=int, default=8, help="training iterations timed per loop (training target)")
+    p.add_argument("--e2e-size", type=int, default=512, help="rows = columns of the e2e series")
+    p.add_argument("--e2e-slices", type=int, default=300, help="slices of the e2e series")
+    p.add_argument("--e2e-iterations", type=int, default=20, help="training iterations of the e2e model")
+    p.add_argument("--e2e-encoder", action="store_true", help="e2e with the MobileSAM encoder (else --encoder none)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
+                   help="mirror test-time augmentation in e2e (the server's default: on)")
+    p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
     args = p.parse_args(argv)
@@ -105,14 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     # every PyTorch / OpenMP pool in this process and its children gets --threads (set before torch loads)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(args.threads)
-    from .machine import machine_label
+    from .machine import load_average, machine_label
     from .paths import RESULTS_DIR, work_dir
 
     command = "npm run bench -- " + " ".join(shlex.quote(a) for a in argv)
     results = args.results or (work_dir("quick-results") if args.quick else RESULTS_DIR / machine_label())
-    targets = ["accuracy", "encoder", "inference", "training", "e2e"] if args.target == "all" else [args.target]
+    targets = (["accuracy", "encoder", "inference", "training", "embedding", "e2e"] if args.target == "all"
+               else [args.target])
     status = 0
     for target in targets:
+        load_before = load_average()
         if target == "draws":
             from .fewshot import make_draws
 
@@ -142,27 +155,70 @@ def main(argv: list[str] | None = None) -> int:
         elif target == "inference":
             from .speed import inference_speed
 
-            r = inference_speed(args.threads, runs=args.runs, plans=args.plans, device=args.device)
+            r = inference_speed(args.threads, runs=args.runs, device=args.device, encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average())
             r["command"] = command
             write(results, "inference.json", r)
-            for name, t in r["runtimes"].items():
-                print(f"  {name}: {t['slicesPerSecond']:.2f} slices/s")
+            for net, n in r["networks"].items():
+                for name, t in n["runtimes"].items():
+                    print(f"  {net} {name}: " + (f"{t['slicesPerSecond']:.2f} slices/s" if "slicesPerSecond" in t
+                                                  else f"skipped ({t['skipped'][:80]})"))
+            for name, t in r["predict_volume"].items():
+                if isinstance(t, dict) and "slicesPerSecond" in t:
+                    print(f"  predictVolume {name}: {t['slicesPerSecond']:.2f} slices/s")
         elif target == "training":
             from .speed import training_speed
 
-            r = training_speed(args.threads, results, device=args.device, plans=args.plans, runs=args.runs)
-            r["command"] = command
-            write(results, "training.json", r)
-            b = r["bare_loop"]
-            print(f"  bare loop {b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
-                  f"{100 * b['fraction_of_peak']:.0f} % of the measured peak")
-        elif target == "e2e":
-            from .speed import e2e_pending
+            r = training_speed(args.threads, results, device=args.device, runs=args.runs, iterations=args.iterations,
+                               arms=tuple(args.arms.split(",")), nnunet_minutes=args.nnunet_minutes,
+                               da_workers=args.da_workers, iterations_per_epoch=args.iters_per_epoch,
+                               encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            # fewer threads than cores (e.g. 1, where OpenMP threads cannot wait on each other) get their own file
+            write(results, "training.json" if args.threads == (os.cpu_count() or 1) else
+                  f"training-{args.threads}t.json", r)
+            for name, b in r["bare_loop"].items():
+                print(f"  bare loop ({name} network): {b['iterations_per_second']:.3f} it/s, "
+                      f"{b['flops_per_step'] / 1e9:.1f} GFLOP/step, {100 * b['fraction_of_peak']:.0f} % of peak")
+            for name, t in r["trainer"].items():
+                print(f"  trainer {name}: {1 / t['step']['median']:.3f} it/s, overhead ratio {t['overhead_ratio']:.2f} "
+                      f"(wall), {t['overhead_ratio_cpu']:.2f} (CPU time)")
+            n = r["nnunetv2"] or {}
+            if "iterations_per_second" in n:
+                print(f"  nnU-Net v2: {n['iterations_per_second']:.3f} it/s (batch {n['batch_size']})")
+        elif target == "embedding":
+            from .embedding import embedding_speed
 
-            r = e2e_pending()
-            r["command"] = command
-            write(results, "e2e.json", r)
-            print(f"  e2e: {r['status']}: {r['message']}")
+            r = embedding_speed(args.threads, runs=args.runs, device=args.device, encoder_onnx=args.encoder_onnx)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            write(results, "embedding.json", r)
+            b = r["per_batch"]
+            print(f"  per batch of {b['batch_size']}: warp {b['warp_seconds_per_batch']['median']:.4f} s, online "
+                  f"{b['online_seconds_per_batch']['median']:.3f} s ({b['online_over_warp']:.0f}x)")
+            c = r.get("cache", {})
+            if "cold_seconds_per_slice" in c:
+                print(f"  cache: cold {c['cold_seconds_per_slice']['median']:.3f} s/slice, warm "
+                      f"{c['warm_seconds_per_slice']['median'] * 1000:.1f} ms/slice, {c['bytes_per_slice'] / 2**20:.2f} "
+                      "MiB/slice")
+        elif target == "e2e":
+            from .speed import e2e_speed
+
+            encoder = "none"
+            if args.e2e_encoder:
+                from .encoders import choose_encoder
+
+                encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
+            r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, tta=args.tta,
+                          encoder=encoder, iterations=args.e2e_iterations)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            # one file per variant: e2e.json is the default (no encoder, mirror TTA on, 300 x 512²)
+            variant = ("-sam" if args.e2e_encoder else "") + ("" if args.tta else "-notta")
+            if (args.e2e_size, args.e2e_slices) != (512, 300):
+                variant += f"-{args.e2e_slices}x{args.e2e_size}"
+            write(results, f"e2e{variant}.json", r)
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stagesMedian"].items())
+            print(f"  e2e: {r['secondsMedian']:.1f} s ({stages}"
+                  + f"), peak RSS {r['peakRssMiB']:.0f} MiB")
     if args.target == "summary":
         from .report import text_summary
 

@@ -226,51 +226,297 @@ def runtime_table(result: dict, unit_label: str) -> list[str]:
     return lines + [""]
 
 
-def speed_sections(kinds: dict[str, list[dict]]) -> list[str]:
-    lines = []
-    for r in kinds.get("encoder", [])[-1:]:
-        lines += [f"#### SAM encoder ({r['encoder']['label']}; {r['threads']} threads; {r['date']})", "",
-                  f"Input {r['input']['shape']}: {r['input']['source']}; SAM preprocessing took "
-                  f"{r['sam_preprocess_seconds']:.3f} s.", ""]
-        lines += runtime_table(r, "seconds per slice")
-        lines += [f"Cache hit on a second run: {r['cache_hit']['status']} ({r['cache_hit']['message']}).", ""]
-    for r in kinds.get("inference", [])[-1:]:
-        net = r["network"]
-        lines += [f"#### Segmentation network inference (batch {r['batch']}, {r['threads']} threads; {r['date']})", "",
-                  f"{net['network_class_name'].rsplit('.', 1)[-1]}, patch {net['patch_size']}, "
-                  f"{net['parameters'] / 1e6:.1f} M parameters ({net['source']}). {r['note']}.", ""]
-        lines += runtime_table(r, "seconds per slice")
-        lines += ["Slices per second: " + ", ".join(
-            f"{k.replace('_', '-')} {v['slicesPerSecond']:.2f}" for k, v in r["runtimes"].items()
-            if "slicesPerSecond" in v) + ".", ""]
-    for r in kinds.get("training", [])[-1:]:
-        loops = r.get("bare_loops") or [r["bare_loop"]]
-        b = loops[0]
-        lines += [f"#### Training step ({r['threads']} threads; {r['date']}; load average {r.get('load_average')})", "",
-                  f"Bare PyTorch loop of nnU-Net's 2D network ({b['network']}; patch {b['patch_size']}, "
-                  f"{b['precision']}, nnU-Net's loss, SGD) on tensors in memory. FLOPs: convolutions and matrix "
-                  f"products, forward + backward (torch FlopCounterMode). Peak: measured {b['peak']['dtype']} matrix "
-                  f"multiply, {b['peak']['flops_per_second'] / 1e9:.1f} GFLOP/s.", "",
-                  "| batch | s per step (median) | it/s | GFLOP per step | achieved GFLOP/s | fraction of peak |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for loop in loops:
-            lines.append(f"| {loop['batch_size']} | {loop['bare_step_seconds']['median']:.2f} | "
-                         f"{loop['bare_iterations_per_second']:.3f} | {loop['flops_per_step'] / 1e9:.1f} | "
-                         f"{loop['achieved_flops_per_second'] / 1e9:.1f} | {100 * loop['fraction_of_peak']:.0f} % |")
+def _load(r: dict) -> str:
+    before, after = r.get("load_average"), r.get("load_average_after")
+    if before is None:
+        return "load average not recorded"
+    return f"load average {before}" + (f" before, {after} after" if after is not None else "")
+
+
+def _spread(s: dict, digits: int = 3, scale: float = 1.0) -> str:
+    return (f"{s['median'] * scale:.{digits}f} ({s['min'] * scale:.{digits}f}–{s['max'] * scale:.{digits}f}), "
+            f"n={s['runs']}")
+
+
+def encoder_section(r: dict, embedding: dict | None) -> list[str]:
+    lines = [f"#### SAM encoder ({r['encoder']['label']}; {r['threads']} threads; {r['date']})", "",
+             f"Input {r['input']['shape']}: {r['input']['source']}; SAM preprocessing took "
+             f"{r['sam_preprocess_seconds']:.3f} s.", ""]
+    lines += runtime_table(r, "seconds per slice")
+    cache = (embedding or {}).get("cache") or {}
+    if "cold_seconds_per_slice" in cache:
+        lines += [f"Cache hit on a second run: {1000 * cache['warm_seconds_per_slice']['median']:.1f} ms per slice "
+                  f"against {cache['cold_seconds_per_slice']['median']:.2f} s cold (the engine's embedding cache, "
+                  "onnxruntime-node; see the embedding section below).", ""]
+    return lines
+
+
+def legacy_inference_section(r: dict) -> list[str]:
+    """inference.json written before the engine's network was timed (format 1: nnU-Net's network only)."""
+    net = r["network"]
+    lines = [f"#### Segmentation network inference (batch {r['batch']}, {r['threads']} threads; {r['date']})", "",
+             f"{net['network_class_name'].rsplit('.', 1)[-1]}, patch {net['patch_size']}, "
+             f"{net['parameters'] / 1e6:.1f} M parameters ({net['source']}). {r['note']}.", ""]
+    lines += runtime_table(r, "seconds per slice")
+    lines += ["Slices per second: " + ", ".join(
+        f"{k.replace('_', '-')} {v['slicesPerSecond']:.2f}" for k, v in r["runtimes"].items()
+        if "slicesPerSecond" in v) + ".", ""]
+    return lines
+
+
+def inference_section(r: dict) -> list[str]:
+    if "networks" not in r:
+        return legacy_inference_section(r)
+    lines = [f"#### Segmentation network inference (batch {r['batch']}, {r['threads']} threads; {r['date']}; "
+             f"{_load(r)})", "",
+             f"The engine's network: {r['source']}. Same ONNX file and inputs in every runtime (real ACDC validation "
+             "slices; the embedding input, where planned, random values: cost only); onnxruntime-node with the "
+             "engine's session options.", ""]
+    for name, n in r["networks"].items():
+        net = n["network"]
+        inputs = ", ".join(f"`{i}` {shape}" for i, shape in net["inputs"])
+        emb = (f"; SAM embedding into decoder stage {net['embedding']['stage']} (stride {net['embedding']['stride']})"
+               if net["embedding"] else "; no SAM embedding")
+        lines += [f"**{name}**: {net['stages']} stages, features {'/'.join(map(str, net['features']))}, patch "
+                  f"{net['patch_size']}, {net['parameters'] / 1e6:.2f} M parameters{emb}; inputs {inputs}.", ""]
+        lines += runtime_table(n, "seconds per slice")
+        sps = {k: v["slicesPerSecond"] for k, v in n["runtimes"].items() if "slicesPerSecond" in v}
+        text = ", ".join(f"{k.replace('_', '-')} {v:.2f}" for k, v in sps.items())
+        if "pytorch" in sps and "onnxruntime_node" in sps:
+            text += f"; onnxruntime-node / PyTorch eager = {sps['onnxruntime_node'] / sps['pytorch']:.2f}"
+        lines += [f"Slices per second: {text}.", ""]
+    pv = r.get("predict_volume") or {}
+    rows = [(k, v) for k, v in pv.items() if isinstance(v, dict)]
+    if rows:
+        lines += [f"The engine's whole `predictVolume` (model `nnsam train --iterations 2 --encoder none` on the same "
+                  f"manifest) on the validation volume {pv.get('volume')}, stages summed over the volume:", "",
+                  "| test-time augmentation | s per slice: median (min–max), runs | slices/s | load | preprocess | "
+                  "infer | postprocess | peak RSS |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for k, v in rows:
+            label = "mirror (4 passes)" if k == "tta" else "off"
+            if "skipped" in v:
+                lines.append(f"| {label} | skipped: {v['skipped']} | | | | | | |")
+                continue
+            st = v["stagesMedian"]
+            lines.append(f"| {label} | {_spread(v['secondsPerSlice'])} | {v['slicesPerSecond']:.2f} | "
+                         f"{st['load']:.2f} s | {st['preprocess']:.2f} s | {st['infer']:.2f} s | "
+                         f"{st['postprocess']:.2f} s | {v['peakRssMiB']:.0f} MiB |")
         lines.append("")
-        if r["arms"]:
-            lines += ["| arm | runs | it/s (whole loop) | it/s (train_step only) | bare loop / arm (overhead ratio) | "
-                      "fraction of peak |", "| --- | --- | --- | --- | --- | --- |"]
-            for name, e in r["arms"].items():
-                lines.append(f"| {name} | {e['runs']} | {e['iterations_per_second']:.3f} | "
-                             f"{fmt(e.get('train_step_iterations_per_second'))} | {e['overhead_ratio']:.2f} | "
-                             f"{100 * e['fraction_of_peak']:.0f} % |")
-            lines.append("")
-        for name, msg in r.get("pending", {}).items():
-            lines += [f"- **{name}: pending** — {msg}", ""]
-    for r in kinds.get("e2e", [])[-1:]:
-        lines += ["#### End to end (300-slice 512 x 512 series, DICOMweb to SEG stored)", "",
-                  f"**{r['status']}** — {r['message']}. Stages: {', '.join(r['stages'])}.", ""]
+    for note in r.get("notes", []):
+        lines += [f"- {note}", ""]
+    return lines
+
+
+def _pct(entry: dict) -> str:
+    v = entry.get("fraction_of_peak_cpu")
+    return f"{100 * v:.0f} %" if v is not None else "–"
+
+
+def training_section(r: dict, accuracy_arms: bool = True) -> list[str]:
+    peak = r["peak"]
+    lines = [f"#### Training ({r['threads']} threads, {r['device']}; {r['date']}; {_load(r)})", "",
+             f"Side by side in one run on the ACDC few-shot manifest {r['manifest']}: the bare PyTorch loop of the "
+             "engine's network (nnsam_trainer.network, the trainer's loss, AdamW, clipping; tensors already in "
+             f"memory) before and after our trainer's real loop (`nnsam train --iterations {r['iterations']}`: "
+             "sampling, affine and intensity augmentation, forward/backward, optimizer, logging; seconds per "
+             "iteration from its own events, first iteration left out), then nnU-Net v2's own loop (the accuracy "
+             "arm's budget trainer, training only) on the same slices. Overhead ratio = seconds per iteration / "
+             "the bare loop's. CPU seconds per iteration (all threads; less disturbed by other jobs than wall "
+             "time): the bare loop's from each step, our trainer's as the CPU time of `nnsam train --iterations "
+             "N` minus that of `--iterations 2` (Node and the Python trainer), over N - 2, so startup, "
+             "preprocessing and export cancel. FLOPs: convolutions and matrix products, forward + backward (torch "
+             f"FlopCounterMode). Peak: measured {peak['dtype']} {peak['size']}² matrix multiply, fastest of the "
+             f"runs before and after the loops, {peak['flops_per_second'] / 1e9:.1f} GFLOP/s"
+             + (f" ({peak['flops_per_cpu_second'] / 1e9:.1f} GFLOP per CPU second; fraction of peak in CPU time "
+                "= the step's FLOPs per CPU second over that)" if peak.get("flops_per_cpu_second") else "")
+             + ".", "",
+             "| loop | batch | patch | wall s per iteration: median (fastest–slowest), n | it/s | overhead ratio (wall) | "
+             "CPU s per iteration | overhead ratio (CPU) | GFLOP per step | fraction of peak (wall) | "
+             "fraction of peak (CPU) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, b in r["bare_loop"].items():
+        cpu = f"{b['cpu']['median']:.2f}" if b.get("cpu") else "–"
+        lines.append(f"| bare PyTorch loop, {name} network | {b['batch_size']} | {b['patch_size']} | "
+                     f"{_spread(b['step'], 2)} | {b['iterations_per_second']:.3f} | 1 | {cpu} | 1 | "
+                     f"{b['flops_per_step'] / 1e9:.1f} | {100 * b['fraction_of_peak']:.0f} % | {_pct(b)} |")
+    for name, t in r["trainer"].items():
+        flops = r["bare_loop"][name]["flops_per_step"]
+        cpu = f"{t['cpu_seconds_per_iteration']:.2f}" if t.get("cpu_seconds_per_iteration") else "–"
+        cpu_ratio = f"{t['overhead_ratio_cpu']:.2f}" if t.get("overhead_ratio_cpu") else "–"
+        lines.append(f"| our trainer, {name} | {t['batch_size']} | {t['patch_size']} | {_spread(t['step'], 2)} | "
+                     f"{1 / t['step']['median']:.3f} | {t['overhead_ratio']:.2f} | {cpu} | {cpu_ratio} | "
+                     f"{flops / 1e9:.1f} | {100 * t['fraction_of_peak']:.0f} % | {_pct(t)} |")
+    for name, why in (r.get("trainer_skipped") or {}).items():
+        lines.append(f"| our trainer, {name} | skipped: {why} | | | | | | | | | |")
+    n = r.get("nnunetv2")
+    if n and "skipped" in n:
+        lines.append(f"| nnU-Net v2 | skipped: {n['skipped']} | | | | | | | | | |")
+    elif n:
+        step = _spread(n["step"], 2) if n.get("step") else "–"
+        ratio = f"{n['overhead_ratio']:.2f}" if n.get("overhead_ratio") else "–"
+        lines.append(f"| nnU-Net v2 2d ({n['budget_minutes']:g}-min budget, {n['iterations']} iterations) | "
+                     f"{n['batch_size']} | {n['patch_size']} | {step} | {1 / n['step']['median']:.3f} | {ratio} | "
+                     "– | – | "
+                     "same network | – | – |" if n.get("step") else
+                     f"| nnU-Net v2 2d | {n['batch_size']} | {n['patch_size']} | – | {n['iterations_per_second']:.3f} "
+                     "| – | – | – | – | – | – |")
+    lines.append("")
+    if n and "iterations_per_second" in n:
+        lines += [f"nnU-Net v2 over its whole budget: {n['iterations_per_second']:.3f} it/s including its epoch-end "
+                  f"validation, {n['train_step_iterations_per_second']:.3f} it/s in `train_step` alone; its "
+                  f"preparation (fingerprint, plans, preprocessing) took {n['prepare_seconds']:.0f} s. nnU-Net planned "
+                  "the same architecture for these slices as the engine (6 stages, 32–512 features), so the bare "
+                  "loop is its reference too; it trains with SGD, ours with AdamW (the optimizer step is a small "
+                  "part of the cost).", ""]
+    arms = (r.get("accuracy_arms") or {}) if accuracy_arms else {}
+    if arms:
+        lines += ["Iterations per second of the accuracy runs (whole loop over the budget, measured at other times "
+                  "than the table above, so under another load: no ratio to the peak above is given); achieved "
+                  "GFLOP/s from the bare loop's FLOPs per step scaled to the run's batch size (– where the result "
+                  "does not record its batch):", "",
+                  "| run | it/s (whole loop) | it/s (train_step only) | achieved GFLOP/s |", "| --- | --- | --- | --- |"]
+        for name, e in arms.items():
+            achieved = e.get("achieved_flops_per_second")
+            if achieved is None and e.get("fraction_of_peak") is not None:
+                achieved = e["fraction_of_peak"] * peak["flops_per_second"]
+            lines.append(f"| {name} | {e['iterations_per_second']:.3f} | "
+                         f"{fmt(e.get('train_step_iterations_per_second'))} | {fmt(achieved and achieved / 1e9, 1)} |")
+        lines.append("")
+    return lines
+
+
+def embedding_section(r: dict) -> list[str]:
+    b = r["per_batch"]
+    lines = [f"#### Keeping image, labels and embedding aligned ({r['threads']} threads, {b['device']}; {r['date']}; "
+             f"{_load(r)})", "",
+             f"Encoder: {r['encoder']['label']} ({r['encoder']['onnx']}). Plan: {r['plan']}: batch {b['batch_size']}, "
+             f"patch {b['patch_size']}, embedding into the stride-{b['embedding_stride'][0]} stage "
+             f"({b['embedding_grid'][0]} x {b['embedding_grid'][1]}). Per training batch, same augmented samples "
+             "(the trainer's sampler: crop, rotation, scaling, mirroring):", "",
+             "| way | seconds per batch: median (min–max), n |", "| --- | --- |",
+             f"| warp the cached 256 x 64 x 64 embeddings (trainer's `theta_for` + `warp`, bilinear) | "
+             f"{_spread(b['warp_seconds_per_batch'], 4)} |",
+             f"| embed the augmented patches online (FrozenSamEncoder: sam_preprocess + MobileSAM in PyTorch, then "
+             f"resize to the stage grid) | {_spread(b['online_seconds_per_batch'], 3)} |",
+             f"| for scale: warp the image patches | {_spread(b['image_warp_seconds_per_batch'], 4)} |", "",
+             f"Online embedding costs **{b['online_over_warp']:.0f} x** the warp of cached embeddings per batch on "
+             f"{b['device']}.", ""]
+    c = r.get("cache") or {}
+    if "skipped" in c:
+        lines += [f"Embedding cache: skipped ({c['skipped']}).", ""]
+    elif c:
+        lines += [f"The engine's embedding cache (onnxruntime-node, {c['slices']} slices of {', '.join(c['images'])}, "
+                  f"{c['sliceShape'][0]} x {c['sliceShape'][1]}; cold = empty cache folder, warm = a second run with "
+                  "a fresh cache object on the same folder, every slice read from disk):", "",
+                  "| run | seconds per slice: median (min–max), n |", "| --- | --- |",
+                  f"| cold (SAM input + encoder + float16 write) | {_spread(c['cold_seconds_per_slice'], 3)} |",
+                  f"| warm (cache hit: read + float16 decode) | {_spread(c['warm_seconds_per_slice'], 4)} |", "",
+                  f"Warm is {c['cold_over_warm']:.0f} x faster; the cache holds {c['bytes_per_slice'] / 2**20:.2f} MiB "
+                  f"per slice ({c['bytes_per_slice']:.0f} bytes: 256 x 64 x 64 float16); {c['warmHits']} hits, "
+                  f"{c['warmMisses']} misses on the warm runs.", ""]
+    return lines
+
+
+def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
+    title = "#### End to end (DICOMweb to SEG stored" + ("" if r.get("status") != "ok" else
+                                                          f", test-time augmentation {'on' if r['tta'] else 'off'}") + ")"
+    if r.get("status") != "ok":
+        return [title, "", f"**{r['status']}** — {r.get('message', '')}. Stages: {', '.join(r['stages'])}.", ""]
+    se, m = r["series"], r["model"]
+    enc = "no SAM encoder" if m["encoder"] == "none" else f"SAM encoder {Path(m['encoder']).name}"
+    n = se["slices"]
+    scale = 300 / n
+    extra = n < 300  # fewer slices measured: the per-slice cost times 300, labelled as such
+    lines = [f"{title}: {n} slices of {se['size']} x {se['size']} ({r['threads']} threads; {r['date']}; "
+             f"{_load(r)})", "",
+             f"Synthetic CT (bench/src/ct-series.ts; {se['bytes'] / 2**20:.0f} MiB, {se['transferSyntax']}) in a "
+             f"private Orthanc; model trained by the engine on slices {m['labelledSlices']} of it "
+             f"({m['iterations']} iterations, {enc}; Dice against the generator's truth: "
+             + ", ".join(f"{k} {fmt(v, 2)}" for k, v in (r.get("dice") or {}).items())
+             + f"); test-time augmentation {'on' if r['tta'] else 'off'}. Each run is a fresh Node process doing "
+             "what the segment job does (bench/src/e2e.ts); median of "
+             f"{len(r['runs'])} run(s).", "",
+             "| stage | seconds | share | ms per slice |" + (" extrapolated to 300 slices (s) |" if extra else ""),
+             "| --- | --- | --- | --- |" + (" --- |" if extra else "")]
+    total = sum(r["stagesMedian"].values())
+    for k, v in r["stagesMedian"].items():
+        lines.append(f"| {k.replace('_', ' ')} | {v:.2f} | {100 * v / total:.0f} % | {1000 * v / n:.1f} |"
+                     + (f" {v * scale:.0f} |" if extra else ""))
+    lines.append(f"| **total** | **{total:.1f}** | | {1000 * total / n:.0f} |" + (f" **{total * scale:.0f}** |"
+                                                                              if extra else ""))
+    run0 = r["runs"][0]
+    lines += ["", f"Peak RSS of the segment process (VmHWM): {r['peakRssMiB']:.0f} MiB. Opening the onnxruntime "
+              f"sessions: {run0['modelLoadSeconds']:.2f} s (not in the stages: a server keeps them open). SEG: "
+              f"{run0['segFrames']} frames, {run0['segBytes'] / 2**20:.1f} MiB. Fetched {run0['instancesFetched']} "
+              f"instances, {run0['bytesFetched'] / 2**20:.0f} MiB."
+              + (f" CPU time of the segment process: {run0['cpuSeconds']:.0f} s over {run0['seconds']:.0f} s of wall "
+                 "time." if run0.get("cpuSeconds") else ""), ""]
+    plot = plot_e2e_stages(r, images / f"bench-{label}-e2e-stages.png")
+    if plot:
+        lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
+    return lines
+
+
+def plot_e2e_stages(r: dict, out: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = r["stagesMedian"]
+    n = r["series"]["slices"]
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    names = [k.replace("_", " ") for k in stages]
+    values = list(stages.values())
+    bars = ax.barh(names[::-1], values[::-1], color="#4c72b0")
+    for bar, v in zip(bars, values[::-1]):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.2f} s ({1000 * v / n:.0f} ms/slice)",
+                va="center", fontsize=8)
+    ax.set_xlabel("seconds (median over runs)")
+    ax.set_xlim(0, max(values) * 1.45 if max(values) > 0 else 1)
+    se = r["series"]
+    ax.set_title(f"DICOMweb to SEG stored: {n} x {se['size']} x {se['size']} CT, TTA {'on' if r['tta'] else 'off'}, "
+                 f"{r['threads']} threads", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _e2e_variant(r: dict) -> str:
+    """Plot-name suffix of an e2e result: encoder, test-time augmentation, series size."""
+    if r.get("status") != "ok":
+        return ""
+    se = r["series"]
+    return (("" if r["model"]["encoder"] == "none" else "-sam") + ("" if r["tta"] else "-notta")
+            + ("" if (se["slices"], se["size"]) == (300, 512) else f"-{se['slices']}x{se['size']}"))
+
+
+def _e2e_order(r: dict) -> tuple:
+    if r.get("status") != "ok":
+        return (1,)
+    return (0, r["model"]["encoder"] != "none", -r["series"]["slices"], r["tta"])
+
+
+def speed_sections(kinds: dict[str, list[dict]], images: Path, label: str, doc_dir: Path) -> list[str]:
+    lines = []
+    embedding = (kinds.get("embedding") or [None])[-1]
+    for r in kinds.get("encoder", [])[-1:]:
+        lines += encoder_section(r, embedding)
+    for r in kinds.get("inference", [])[-1:]:
+        lines += inference_section(r)
+    # every training run (training.json uses every core, training-<N>t.json fewer; older runs may be kept):
+    # on a shared machine the spread between runs is part of the result
+    runs = sorted(kinds.get("training", []), key=lambda r: (-(r.get("threads") or 0), r.get("date", "")))
+    newest = max(runs, key=lambda r: r.get("date", ""), default=None)
+    for r in runs:
+        lines += training_section(r, accuracy_arms=r is newest)
+    if embedding:
+        lines += embedding_section(embedding)
+    for r in sorted(kinds.get("e2e", []), key=_e2e_order):
+        lines += e2e_section(r, images, label + _e2e_variant(r), doc_dir)
     return lines
 
 
@@ -287,21 +533,48 @@ def text_summary(folder: Path) -> str:
         rows.append((name, f"Dice {fmt(mean_dice(r))}, HD95 {fmt(_metric(r, 'mean', 'hd95'), 1)} mm, "
                            f"{t.get('iterations')} it, {fmt(t.get('iterations_per_second'), 2)} it/s, "
                            f"95 % of final at {fmt(r.get('time_to_95_s'), 0)} s"))
-    for kind in ("encoder", "inference"):
-        for r in kinds.get(kind, [])[-1:]:
-            for name, v in r["runtimes"].items():
-                value = f"skipped ({v['skipped'][:60]})" if "skipped" in v else (
-                    f"{v['secondsPerSlice']['median']:.4f} s/slice, diff {v['maxAbsDiffToReference']:.1e}")
-                rows.append((f"{kind} {name}", value))
+    for r in kinds.get("encoder", [])[-1:]:
+        for name, v in r["runtimes"].items():
+            rows.append((f"encoder {name}", f"skipped ({v['skipped'][:60]})" if "skipped" in v else
+                         f"{v['secondsPerSlice']['median']:.4f} s/slice, diff {v['maxAbsDiffToReference']:.1e}"))
+    for r in kinds.get("inference", [])[-1:]:
+        for net, n in (r.get("networks") or {"nnU-Net": r}).items():
+            for name, v in n["runtimes"].items():
+                rows.append((f"inference {net} {name}", f"skipped ({v['skipped'][:60]})" if "skipped" in v else
+                             f"{v['slicesPerSecond']:.2f} slices/s, diff {v['maxAbsDiffToReference']:.1e}"))
+        for name, v in (r.get("predict_volume") or {}).items():
+            if isinstance(v, dict) and "slicesPerSecond" in v:
+                rows.append((f"inference predictVolume {name}", f"{v['slicesPerSecond']:.2f} slices/s"))
     for r in kinds.get("training", [])[-1:]:
-        for b in r.get("bare_loops") or [r["bare_loop"]]:
-            rows.append((f"training bare loop, batch {b['batch_size']}",
-                         f"{b['bare_iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
-                         f"{100 * b['fraction_of_peak']:.0f} % of {b['peak']['dtype']} peak "
-                         f"({b['peak']['flops_per_second'] / 1e12:.2f} TFLOP/s)"))
-        for name, e in r["arms"].items():
-            rows.append((f"training {name}", f"{e['iterations_per_second']:.2f} it/s, overhead ratio "
-                                             f"{e['overhead_ratio']:.2f}, {100 * e['fraction_of_peak']:.0f} % of peak"))
+        for name, b in r["bare_loop"].items():
+            rows.append((f"training bare loop ({name}), batch {b['batch_size']}",
+                         f"{b['iterations_per_second']:.2f} it/s, {b['flops_per_step'] / 1e9:.1f} GFLOP/step, "
+                         f"{100 * b['fraction_of_peak']:.0f} % of {r['peak']['dtype']} peak "
+                         f"({r['peak']['flops_per_second'] / 1e12:.2f} TFLOP/s)"))
+        for name, t in r["trainer"].items():
+            rows.append((f"training our trainer ({name})", f"{1 / t['step']['median']:.2f} it/s, overhead ratio "
+                                                           f"{t['overhead_ratio']:.2f} (wall), "
+                                                           f"{fmt(t.get('overhead_ratio_cpu'), 2)} (CPU time)"))
+        n = r.get("nnunetv2") or {}
+        if "iterations_per_second" in n:
+            rows.append(("training nnU-Net v2 loop", f"{n['iterations_per_second']:.2f} it/s (batch {n['batch_size']})"))
+        for name, e in (r.get("accuracy_arms") or {}).items():
+            rows.append((f"training {name}", f"{e['iterations_per_second']:.2f} it/s"))
+    for r in kinds.get("embedding", [])[-1:]:
+        b = r["per_batch"]
+        rows.append(("embedding warp per batch", f"{b['warp_seconds_per_batch']['median']:.4f} s"))
+        rows.append(("embedding online per batch", f"{b['online_seconds_per_batch']['median']:.3f} s "
+                                                   f"({b['online_over_warp']:.0f} x the warp)"))
+        c = r.get("cache") or {}
+        if "cold_seconds_per_slice" in c:
+            rows.append(("embedding cache cold / warm", f"{c['cold_seconds_per_slice']['median']:.3f} s / "
+                                                       f"{1000 * c['warm_seconds_per_slice']['median']:.1f} ms per slice"))
+    for r in kinds.get("e2e", []):
+        if r.get("status") == "ok":
+            rows.append((f"e2e {r['series']['slices']} x {r['series']['size']}² ({Path(r['model']['encoder']).name})",
+                         f"{r['secondsMedian']:.1f} s, "
+                         + ", ".join(f"{k} {v:.1f}" for k, v in r["stagesMedian"].items())
+                         + f"; peak RSS {r['peakRssMiB']:.0f} MiB"))
     width = max(len(a) for a, _ in rows)
     return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
@@ -325,7 +598,7 @@ def render(results_root: Path = RESULTS_DIR, images: Path = IMAGES_DIR, doc_dir:
         if kinds.get("accuracy"):
             lines += ["#### Accuracy (ACDC few-shot)", ""]
             lines += accuracy_section(kinds["accuracy"], folder.name, images, doc_dir)
-        lines += speed_sections(kinds)
+        lines += speed_sections(kinds, images, folder.name, doc_dir)
     lines.append(END)
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
     python -m nnsam_bench.runtimes ort --model F.onnx --input X.f32 --shape 1,3,1024,1024 [...]
     python -m nnsam_bench.runtimes torch-encoder --checkpoint C.pt --input X.f32 --shape ... [...]
-    python -m nnsam_bench.runtimes torch-unet --network N.json --weights W.pt --input X.f32 --shape ... [...]
+    python -m nnsam_bench.runtimes torch-nnsam --plan P.json --weights W.pt --input X.f32 --shape ... \
+        [--input E.f32 --shape ...]        (the engine's network: image, and the SAM embedding when planned)
 
 Every command prints one JSON object: seconds of every timed run (after warm-up), peak RSS, and writes
 the output to --output (raw float32) so the caller can check that all runtimes computed the same thing.
@@ -64,9 +65,8 @@ def run_ort(args) -> dict:
     started = time.perf_counter()
     session = ort.InferenceSession(args.model, options, providers=providers)
     create = time.perf_counter() - started
-    x = read_input(args.input, args.shape)
-    name = session.get_inputs()[0].name
-    warm, timed, out = timed_runs(lambda: session.run(None, {name: x})[0], args.runs, args.warmup)
+    feeds = {i.name: read_input(path, shape) for i, path, shape in zip(session.get_inputs(), args.input, args.shape)}
+    warm, timed, out = timed_runs(lambda: session.run(None, feeds)[0], args.runs, args.warmup)
     return {"runtime": "onnxruntime-python", "version": ort.__version__, "providers": session.get_providers(),
             "createSeconds": create, "warmupSeconds": warm, "seconds": timed, "output": out}
 
@@ -77,12 +77,12 @@ def _torch_common(args, module) -> dict:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     module = module.to(device).eval()
-    x = torch.from_numpy(read_input(args.input, args.shape)).to(device)
+    xs = [torch.from_numpy(read_input(path, shape)).to(device) for path, shape in zip(args.input, args.shape)]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def forward():
         with torch.inference_mode():
-            return module(x)
+            return module(*xs)
 
     warm, timed, out = timed_runs(forward, args.runs, args.warmup, sync)
     if isinstance(out, (list, tuple)):
@@ -100,13 +100,12 @@ def run_torch_encoder(args) -> dict:
     return _torch_common(args, load_image_encoder(args.checkpoint))
 
 
-def run_torch_unet(args) -> dict:
+def run_torch_nnsam(args) -> dict:
     import torch
+    from nnsam_trainer.network import build_network
 
-    from .networks import build_network
-
-    spec = json.loads(Path(args.network).read_text())
-    network = build_network(spec)
+    plan = json.loads(Path(args.plan).read_text())
+    network = build_network(plan, int(plan["numClasses"]), deep_supervision=False)
     network.load_state_dict(torch.load(args.weights, map_location="cpu"))
     return _torch_common(args, network)
 
@@ -114,10 +113,11 @@ def run_torch_unet(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="nnsam_bench.runtimes")
     sub = p.add_subparsers(dest="runtime", required=True)
-    for name in ("ort", "torch-encoder", "torch-unet"):
+    for name in ("ort", "torch-encoder", "torch-nnsam"):
         s = sub.add_parser(name)
-        s.add_argument("--input", required=True, type=Path)
-        s.add_argument("--shape", required=True, type=lambda t: [int(v) for v in t.split(",")])
+        # one --input/--shape pair per network input, in the network's input order
+        s.add_argument("--input", required=True, type=Path, action="append")
+        s.add_argument("--shape", required=True, type=lambda t: [int(v) for v in t.split(",")], action="append")
         s.add_argument("--runs", type=int, default=5)
         s.add_argument("--warmup", type=int, default=1)
         s.add_argument("--threads", type=int, default=1)
@@ -128,14 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "torch-encoder":
             s.add_argument("--checkpoint", required=True)
         else:
-            s.add_argument("--network", required=True, help="JSON spec for networks.build_network")
+            s.add_argument("--plan", required=True, help="the engine's plan.json (nnsam plan)")
             s.add_argument("--weights", required=True)
     args = p.parse_args(argv)
-    result = {"ort": run_ort, "torch-encoder": run_torch_encoder, "torch-unet": run_torch_unet}[args.runtime](args)
+    if len(args.input) != len(args.shape):
+        p.error(f"{len(args.input)} --input but {len(args.shape)} --shape: give one shape per input")
+    result = {"ort": run_ort, "torch-encoder": run_torch_encoder, "torch-nnsam": run_torch_nnsam}[args.runtime](args)
     out = np.ascontiguousarray(result.pop("output"), dtype="<f4")
     if args.output:
         out.tofile(args.output)
-    result.update(threads=args.threads, inputShape=args.shape, outputShape=list(out.shape), peakRssMiB=peak_rss_mib())
+    result.update(threads=args.threads, inputShape=args.shape[0], inputShapes=args.shape, outputShape=list(out.shape),
+                  peakRssMiB=peak_rss_mib())
     print(json.dumps(result))
     return 0
 

@@ -3,10 +3,12 @@
  * Python side of the benchmark can put it next to PyTorch and onnxruntime-python on identical data.
  *
  *   node bench/dist/ort-node-speed.js --model F.onnx --input X.f32 --shape 1,3,1024,1024 \
- *     [--runs 5] [--warmup 1] [--threads 2] [--output Y.f32]
+ *     [--input E.f32 --shape 1,256,64,64] [--runs 5] [--warmup 1] [--threads 2] [--output Y.f32]
  *
- * Input: raw little-endian float32 (C order). Prints one JSON object: seconds of every timed run,
- * session creation time, output shape; writes the first output's values to --output when given.
+ * Inputs: raw little-endian float32 (C order), one --input/--shape pair per model input in the model's
+ * input order. Session options are the engine's (server/src/engine/onnx.ts: intra-op threads, one
+ * inter-op thread, all graph optimizations, CPU provider). Prints one JSON object: seconds of every timed
+ * run, session creation time, output shape; writes the first output's values to --output when given.
  */
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -52,15 +54,17 @@ export function parseShape(text: string): number[] {
 
 export async function timeOrtNode(options: {
   model: string;
-  input: Float32Array;
-  shape: number[];
+  /** one per model input, in the model's input order */
+  inputs: { data: Float32Array; shape: number[] }[];
   runs: number;
   warmup: number;
   threads?: number;
 }): Promise<{ timing: OrtNodeTiming; output: Float32Array }> {
-  const expected = options.shape.reduce((a, b) => a * b, 1);
-  if (options.input.length !== expected) {
-    throw new Error(`input holds ${options.input.length} values; shape [${options.shape}] needs ${expected}`);
+  for (const { data, shape } of options.inputs) {
+    const expected = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== expected) {
+      throw new Error(`input holds ${data.length} values; shape [${shape}] needs ${expected}`);
+    }
   }
   let started = performance.now();
   const session = await ort.InferenceSession.create(options.model, {
@@ -70,9 +74,17 @@ export async function timeOrtNode(options: {
   });
   const createSeconds = (performance.now() - started) / 1000;
   try {
-    const inputName = session.inputNames[0]!;
+    if (options.inputs.length !== session.inputNames.length) {
+      throw new Error(
+        `${options.model} takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); ` +
+          `${options.inputs.length} were given`,
+      );
+    }
     const outputName = session.outputNames[0]!;
-    const feeds = { [inputName]: new ort.Tensor('float32', options.input, options.shape) };
+    const feeds: Record<string, ort.Tensor> = {};
+    session.inputNames.forEach((name, i) => {
+      feeds[name] = new ort.Tensor('float32', options.inputs[i]!.data, options.inputs[i]!.shape);
+    });
     const warmupSeconds: number[] = [];
     const seconds: number[] = [];
     let output: ort.Tensor | undefined;
@@ -91,7 +103,7 @@ export async function timeOrtNode(options: {
         createSeconds,
         warmupSeconds,
         seconds,
-        inputShape: options.shape,
+        inputShape: options.inputs[0]!.shape,
         outputName,
         outputShape: [...(output?.dims ?? [])],
         peakRssMiB: peakRssMiB(),
@@ -107,23 +119,30 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' },
-      input: { type: 'string' },
-      shape: { type: 'string' },
+      input: { type: 'string', multiple: true },
+      shape: { type: 'string', multiple: true },
       runs: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       threads: { type: 'string' },
       output: { type: 'string' },
     },
   });
-  if (!values.model || !values.input || !values.shape) {
-    throw new Error('usage: ort-node-speed --model F.onnx --input X.f32 --shape 1,3,1024,1024 [--runs N]');
+  if (!values.model || !values.input?.length || values.input.length !== values.shape?.length) {
+    throw new Error(
+      'usage: ort-node-speed --model F.onnx --input X.f32 --shape 1,3,1024,1024 [--input ... --shape ...] [--runs N]',
+    );
   }
-  const bytes = await readFile(values.input);
-  const input = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const shapes = values.shape;
+  const inputs = await Promise.all(
+    values.input.map(async (path, i) => {
+      const bytes = await readFile(path);
+      const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      return { data, shape: parseShape(shapes[i]!) };
+    }),
+  );
   const { timing, output } = await timeOrtNode({
     model: values.model,
-    input,
-    shape: parseShape(values.shape),
+    inputs,
     runs: Number(values.runs),
     warmup: Number(values.warmup),
     threads: values.threads ? Number(values.threads) : undefined,

@@ -62,24 +62,65 @@ def test_write_report_keeps_the_hand_written_parts(tmp_path, results):
         write_report(results, doc, tmp_path / "images")
 
 
-def test_training_tables_show_every_batch_size(tmp_path, results):
+def stats(median, runs=4):
+    return {"median": median, "min": median * 0.9, "max": median * 1.1, "runs": runs}
+
+
+def test_training_tables_put_our_trainer_next_to_the_bare_loop(tmp_path, results):
     from nnsam_bench.report import text_summary
 
-    loop = {"network": "built in", "batch_size": 2, "patch_size": [256, 224], "precision": "fp32",
-            "flops_per_step": 150e9, "bare_step_seconds": {"median": 2.0}, "bare_iterations_per_second": 0.5,
-            "achieved_flops_per_second": 75e9, "fraction_of_peak": 0.75,
-            "peak": {"dtype": "float32", "flops_per_second": 100e9}}
-    training = {"kind": "training", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
-                "load_average": 1.0, "bare_loop": loop,
-                "bare_loops": [loop, dict(loop, batch_size=9, flops_per_step=675e9)],
-                "arms": {"nnunetv2 (batch 9)": {"arm": "nnunetv2", "batch_size": 9, "runs": 1,
-                                                "iterations_per_second": 0.1, "overhead_ratio": 1.5,
-                                                "fraction_of_peak": 0.675}},
-                "pending": {}}
+    loop = {"batch_size": 2, "patch_size": [256, 224], "precision": "fp32", "embedding": False,
+            "flops_per_step": 150e9, "step": stats(2.0), "cpu": stats(3.6), "iterations_per_second": 0.5,
+            "achieved_flops_per_second": 75e9, "fraction_of_peak": 0.75, "fraction_of_peak_cpu": 0.5}
+    trainer = {"encoder": "none", "batch_size": 2, "patch_size": [256, 224], "iterations": 8, "step": stats(3.0),
+               "overhead_ratio": 1.5, "fraction_of_peak": 0.5, "cpu_seconds_per_iteration": 4.5,
+               "overhead_ratio_cpu": 1.25}
+    nnunet = {"batch_size": 2, "patch_size": [256, 224], "budget_minutes": 1.0, "iterations": 20,
+              "iterations_per_second": 0.25, "train_step_iterations_per_second": 0.3, "step": stats(4.0),
+              "overhead_ratio": 2.0, "prepare_seconds": 12.0}
+    training = {"kind": "training", "format": 2, "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE,
+                "threads": 2, "device": "cpu", "manifest": "n4-s0", "iterations": 8,
+                "peak": {"dtype": "float32", "size": 2048, "flops_per_second": 100e9,
+                         "flops_per_cpu_second": 60e9}, "load_average": 1.0,
+                "bare_loop": {"nnsam-none": loop}, "trainer": {"nnsam-none": trainer}, "nnunetv2": nnunet,
+                "accuracy_arms": {"nnunetv2, 4 slices, 5 min (batch 2)": {"arm": "nnunetv2", "batch_size": 2,
+                                                                           "iterations_per_second": 0.1,
+                                                                           "fraction_of_peak": 0.15}}}
     (results / "cpu-2c" / "training.json").write_text(json.dumps(training))
     text = render(results, tmp_path / "images", tmp_path)
-    assert "| 2 | 2.00 | 0.500 | 150.0 | 75.0 | 75 % |" in text
-    assert "| 9 | 2.00 | 0.500 | 675.0 |" in text
-    assert "| nnunetv2 (batch 9) | 1 | 0.100 | – | 1.50 | 68 % |" in text
+    assert ("| bare PyTorch loop, nnsam-none network | 2 | [256, 224] | 2.00 (1.80–2.20), n=4 | 0.500 | 1 | 3.60 | 1 | "
+            "150.0 | 75 % | 50 % |") \
+        in text
+    assert ("| our trainer, nnsam-none | 2 | [256, 224] | 3.00 (2.70–3.30), n=4 | 0.333 | 1.50 | 4.50 | 1.25 | 150.0 | "
+            "50 % | – |") in text
+    assert "| nnU-Net v2 2d (1-min budget, 20 iterations) | 2 | [256, 224] | 4.00 (3.60–4.40), n=4 | 0.250 | 2.00 | – |" \
+        in text
+    assert "| nnunetv2, 4 slices, 5 min (batch 2) | 0.100 | – | 15.0 |" in text
     summary = text_summary(results / "cpu-2c")
-    assert "training bare loop, batch 9" in summary and "overhead ratio 1.50" in summary
+    assert "training our trainer (nnsam-none)" in summary and "overhead ratio 1.50 (wall), 1.25 (CPU time)" in summary
+
+
+def test_e2e_table_and_plot(tmp_path, results):
+    from nnsam_bench.report import text_summary
+
+    stages = {"fetch": 1.0, "decode": 0.5, "preprocess": 2.0, "embed": 0.0, "infer": 6.0, "postprocess": 0.3,
+              "seg_write": 0.1, "stow": 0.1}
+    run = {"seconds": 10.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
+           "instancesFetched": 100, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0}
+    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+           "series": {"size": 512, "slices": 100, "bytes": 50 * 2**20, "modality": "CT",
+                      "transferSyntax": "Explicit VR Little Endian"},
+           "model": {"dir": "m", "encoder": "none", "iterations": 20, "labelledSlices": [30, 50, 70],
+                     "trainSeconds": 60.0},
+           "tta": False, "runs": [run], "dice": {"Liver": 0.9, "Spleen": None}, "stagesMedian": stages,
+           "secondsMedian": 10.0, "peakRssMiB": 900.0, "load_average": 2.0, "load_average_after": 3.0,
+           "command": "npm run bench -- e2e"}
+    (results / "cpu-2c" / "e2e.json").write_text(json.dumps(e2e))
+    images = tmp_path / "images"
+    text = render(results, images, tmp_path)
+    assert "#### End to end (DICOMweb to SEG stored, test-time augmentation off): 100 slices of 512 x 512" in text
+    assert "| infer | 6.00 | 60 % | 60.0 | 18 |" in text
+    assert "| **total** | **10.0** | | 100 | **30** |" in text
+    assert "Peak RSS of the segment process (VmHWM): 900 MiB" in text
+    assert (images / "bench-cpu-2c-notta-100x512-e2e-stages.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "e2e 100 x 512² (none)" in text_summary(results / "cpu-2c")

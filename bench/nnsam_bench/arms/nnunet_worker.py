@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--train-only", action="store_true", help="stop after training (speed benchmark: no prediction)")
     args = p.parse_args(argv)
 
     import numpy as np
@@ -78,6 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     timings["train_total_s"] = time.perf_counter() - t
     model_dir = Path(trainer.output_folder_base)
 
+    curve = [json.loads(line) for line in Path(os.environ["NNSAM_BENCH_CURVE"]).read_text().splitlines()]
+    end = next(e for e in reversed(curve) if e.get("event") == "end")
+    if args.train_only:
+        plans_2d = json.loads((model_dir / "plans.json").read_text())["configurations"][CONFIGURATION]
+        log = {"arm": "nnunetv2", "trainer": TRAINER, "configuration": CONFIGURATION,
+               "plans": {k: plans_2d.get(k) for k in ("batch_size", "patch_size", "spacing")},
+               "iterations": end["iterations"], "train_seconds": end["seconds"],
+               "train_step_seconds": end["train_step_s"], "epochs": end["epochs"], "timings": timings,
+               "curve": curve}
+        (out / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
+        return 0
+
     images = [line.strip() for line in args.images_list.read_text().splitlines() if line.strip()]
 
     def predict(checkpoint: str, dest: Path, mirroring: bool) -> float:
@@ -108,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
 
     timings["predict_s"] = predict("checkpoint_final.pth", out / "predictions", mirroring=True)
 
-    curve = [json.loads(line) for line in Path(os.environ["NNSAM_BENCH_CURVE"]).read_text().splitlines()]
     snapshots = []
     for event in [e for e in curve if e.get("event") == "snapshot"]:
         dest = out / "snapshots" / Path(event["checkpoint"]).stem
@@ -117,7 +129,6 @@ def main(argv: list[str] | None = None) -> int:
         (model_dir / "fold_all" / event["checkpoint"]).unlink()  # large; the predictions are what we keep
     final_dest = out / "snapshots" / "final"
     predict("checkpoint_final.pth", final_dest, mirroring=False)
-    end = next(e for e in reversed(curve) if e.get("event") == "end")
     snapshots.append({"seconds": end["seconds"], "iteration": end["iterations"], "predictions": str(final_dest)})
 
     plans = json.loads((model_dir / "plans.json").read_text())["configurations"][CONFIGURATION]

@@ -5,7 +5,14 @@
 export { planFromCases, PlanSchema, type Plan, type PlanOptions, type EncoderRef } from './planning/plan.js';
 export { trainModel, type TrainModelOptions, type TrainedModel } from './training/train.js';
 export { loadModel, LoadedModel, ModelInfoSchema, type ModelInfo, type LoadModelOptions } from './model.js';
-export { predictVolume, segmentVolume, type PredictOptions } from './inference/predict.js';
+export {
+  predictVolume,
+  segmentVolume,
+  emptyPredictTimings,
+  type PredictOptions,
+  type PredictTimings,
+} from './inference/predict.js';
+export { Embedder } from './encoders/embedder.js';
 export { ProgressEvent, StageName, type ProgressListener } from './progress.js';
 export { resolveEncoder, type EncoderSpec } from './encoders/registry.js';
 export { EmbeddingCache, defaultCacheDir } from './encoders/cache.js';

@@ -37,6 +37,22 @@ export interface PredictOptions {
   cache?: EmbeddingCache;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** Seconds per stage are added here (benchmarks: bench/src/e2e.ts); each interval is counted once. */
+  timings?: PredictTimings;
+}
+
+/** Where predictVolume spends its time: session opening, preprocessing, SAM embedding (cache included),
+ * network runs (tile extraction and blending included), softmax/resampling/argmax and post-processing. */
+export interface PredictTimings {
+  load: number;
+  preprocess: number;
+  embed: number;
+  infer: number;
+  postprocess: number;
+}
+
+export function emptyPredictTimings(): PredictTimings {
+  return { load: 0, preprocess: 0, embed: 0, infer: 0, postprocess: 0 };
 }
 
 interface SliceJob {
@@ -69,9 +85,11 @@ export async function predictVolume(
 ): Promise<Volume<Uint8Array>> {
   const labels = await segmentVolume(model, image, options);
   if (options.postprocess !== false) {
+    const started = performance.now();
     for (const c of model.info.postprocessing.largestComponent) {
       keepLargestComponent(labels.data, labels.geometry.dims, c);
     }
+    addTime(options.timings, 'postprocess', started);
   }
   return labels;
 }
@@ -83,8 +101,13 @@ export async function segmentVolume(
   options: PredictOptions = {},
 ): Promise<Volume<Uint8Array>> {
   const { plan } = model;
+  const { timings } = options;
+  let started = performance.now();
   const session = await model.session();
+  addTime(timings, 'load', started);
+  started = performance.now();
   const pre = createPreprocessor(image, plan);
+  addTime(timings, 'preprocess', started);
   const [rows, cols] = pre.shape;
   const [origRows, origCols] = pre.originalShape;
   const numClasses = plan.numClasses;
@@ -108,13 +131,16 @@ export async function segmentVolume(
 
   let embedder: Embedder | null = null;
   if (emb) {
+    started = performance.now();
     const encoder = await model.encoderSession();
     if (!encoder) throw new Error('model needs an encoder but none was located');
     embedder = Embedder.over(model.info.encoder, encoder, options.cache);
+    addTime(timings, 'load', started);
   }
 
   let done = 0;
   const finish = (job: SliceJob) => {
+    const finishStarted = performance.now();
     // crop to the slice, normalise by the summed weights, softmax, back to the input grid, argmax
     const logits = new Float32Array(numClasses * rows * cols);
     for (let c = 0; c < numClasses; c++) {
@@ -133,6 +159,7 @@ export async function segmentVolume(
       const probs = resampleProbabilities(logits, numClasses, [rows, cols], [origRows, origCols]);
       argmaxChannels(probs, numClasses, plane, out, job.k * plane);
     }
+    addTime(timings, 'postprocess', finishStarted);
     done++;
     stage(options.onProgress, 'inference', done, slices.length);
   };
@@ -141,6 +168,7 @@ export async function segmentVolume(
   const imageBuf = new Float32Array(batchSize * patch[0] * patch[1]);
   const embBuf = emb ? new Float32Array(batchSize * embChannels * embTile[0] * embTile[1]) : null;
   const runBatch = async () => {
+    let inferStarted = performance.now();
     const items = pending.splice(0, batchSize);
     const n = items.length;
     items.forEach((it, b) => {
@@ -187,8 +215,13 @@ export async function segmentVolume(
         b * per,
         gaussian,
       );
-      if (--it.job.pending === 0) finish(it.job);
+      if (--it.job.pending === 0) {
+        addTime(timings, 'infer', inferStarted);
+        finish(it.job);
+        inferStarted = performance.now();
+      }
     });
+    addTime(timings, 'infer', inferStarted);
   };
 
   {
@@ -196,13 +229,17 @@ export async function segmentVolume(
     for (let n = 0; n < slices.length; n++) {
       if (options.signal?.aborted) throw cancelledError('Inference');
       const k = slices[n]!;
+      started = performance.now();
       const slice = pre.slice(k);
       const padded = new Float32Array(canvasPixels);
       for (let y = 0; y < rows; y++) padded.set(slice.subarray(y * cols, (y + 1) * cols), y * canvas[1]);
+      addTime(timings, 'preprocess', started);
       let map: Float32Array | null = null;
       if (embedder && emb) {
+        started = performance.now();
         const e = await embedder.embed(slice, rows, cols);
         map = embeddingOnStageGrid(e, embChannels, emb.grid as Shape2, [rows, cols], embStride, embGrid);
+        addTime(timings, 'embed', started);
         stage(options.onProgress, 'embedding', n + 1, slices.length);
       }
       const job: SliceJob = {
@@ -220,4 +257,8 @@ export async function segmentVolume(
     while (pending.length > 0) await runBatch();
   }
   return { geometry: image.geometry, data: out };
+}
+
+function addTime(timings: PredictTimings | undefined, key: keyof PredictTimings, since: number): void {
+  if (timings) timings[key] += (performance.now() - since) / 1000;
 }

@@ -1,0 +1,336 @@
+/**
+ * End to end: a synthetic CT series (ct-series.ts; 300 x 512 x 512 by default) stored in a private Orthanc,
+ * then the server's segment path (services/segment-job.ts) split by stage: fetch (WADO-RS), decode and
+ * volume build, preprocess, embed, infer, postprocess, SEG write, STOW-RS; peak RSS of the process.
+ *
+ *   node bench/dist/e2e.js run --work DIR [--size 512] [--slices 300] [--runs 1] [--threads 2]
+ *     [--tta on|off] [--encoder none|ENC.onnx] [--iterations 20]
+ *
+ * The model is trained by the engine (trainModel) on 3 labelled slices of the same series, as a user who
+ * painted them would; it is kept in DIR and reused while the options are the same. Each timed run is a
+ * fresh Node process (`segment` subcommand) so its peak RSS is the segment path's alone. The functions are
+ * the ones the segment job calls: loadSeriesFromDicomweb (fetch = the time inside the client's
+ * retrieveSeries, decode = the rest), predictVolume with its `timings` hook, writeSeg, storeInstances.
+ * Prints one JSON object.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+import {
+  DicomwebClient,
+  EmbeddingCache,
+  emptyPredictTimings,
+  loadModel,
+  loadSeriesFromDicomweb,
+  predictVolume,
+  startOrthanc,
+  trainModel,
+  writeSeg,
+  type Volume,
+} from '@nnsam/server';
+
+import { CT_CLASSES, makeCtSeries, type CtSeries } from './ct-series.js';
+import { peakRssMiB } from './ort-node-speed.js';
+
+export const E2E_STAGES = [
+  'fetch',
+  'decode',
+  'preprocess',
+  'embed',
+  'infer',
+  'postprocess',
+  'seg_write',
+  'stow',
+] as const;
+export type E2eStage = (typeof E2E_STAGES)[number];
+
+export interface SegmentRun {
+  seconds: number;
+  stages: Record<E2eStage, number>;
+  /** opening the onnxruntime sessions (the server keeps them open between jobs) */
+  modelLoadSeconds: number;
+  segBytes: number;
+  segFrames: number;
+  instancesFetched: number;
+  bytesFetched: number;
+  peakRssMiB: number;
+  /** user + system CPU seconds of the whole process over the run (all threads; less disturbed by other jobs) */
+  cpuSeconds: number;
+}
+
+/** A DicomwebClient that adds the seconds spent in WADO-RS series retrieval to `fetchSeconds`. */
+class TimedClient extends DicomwebClient {
+  fetchSeconds = 0;
+  instances = 0;
+  bytes = 0;
+  override async retrieveSeries(
+    ...args: Parameters<DicomwebClient['retrieveSeries']>
+  ): Promise<Uint8Array[]> {
+    const started = performance.now();
+    const parts = await super.retrieveSeries(...args);
+    this.fetchSeconds += (performance.now() - started) / 1000;
+    this.instances += parts.length;
+    for (const p of parts) this.bytes += p.byteLength;
+    return parts;
+  }
+}
+
+/** The segment job's path (services/segment-job.ts), stage by stage. */
+export async function segmentOnce(options: {
+  dicomweb: string;
+  study: string;
+  series: string;
+  model: string;
+  tta: boolean;
+  threads?: number;
+}): Promise<{ run: SegmentRun; labels: Volume<Uint8Array> }> {
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const client = new TimedClient({ url: options.dicomweb });
+  let t = performance.now();
+  const series = await loadSeriesFromDicomweb(client, options.study, options.series);
+  const fetchAndDecode = (performance.now() - t) / 1000;
+  t = performance.now();
+  const model = await loadModel(options.model, { threads: options.threads });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'nnsam-bench-e2e-cache-'));
+  const timings = emptyPredictTimings();
+  let labels: Volume<Uint8Array>;
+  try {
+    labels = await predictVolume(model, series.volume, {
+      tta: options.tta,
+      cache: new EmbeddingCache(cacheDir),
+      timings,
+    });
+  } finally {
+    await model.close();
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+  t = performance.now();
+  const seg = writeSeg(
+    labels,
+    series,
+    CT_CLASSES,
+    {
+      name: 'nnSAM',
+      version: 'benchmark',
+      parameters: `test-time augmentation ${options.tta ? 'on' : 'off'}`,
+    },
+    { seriesDescription: 'nnSAM benchmark' },
+  );
+  const segWrite = (performance.now() - t) / 1000;
+  t = performance.now();
+  await client.storeInstances([seg.bytes], { studyInstanceUID: seg.studyInstanceUID });
+  const stow = (performance.now() - t) / 1000;
+  const run: SegmentRun = {
+    seconds: (performance.now() - started) / 1000,
+    stages: {
+      fetch: client.fetchSeconds,
+      decode: fetchAndDecode - client.fetchSeconds,
+      preprocess: timings.preprocess,
+      embed: timings.embed,
+      infer: timings.infer,
+      postprocess: timings.postprocess,
+      seg_write: segWrite,
+      stow,
+    },
+    modelLoadSeconds: timings.load,
+    segBytes: seg.bytes.byteLength,
+    segFrames: seg.frameCount,
+    instancesFetched: client.instances,
+    bytesFetched: client.bytes,
+    peakRssMiB: peakRssMiB(),
+    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpuStarted)),
+  };
+  return { run, labels };
+}
+
+/** Dice per class of `labels` against the generator's truth (is the model's output a real segmentation?). */
+function dicePerClass(truth: Volume<Uint8Array>, labels: Uint8Array): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const c of Object.keys(CT_CLASSES).map(Number)) {
+    let inter = 0;
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < labels.length; i++) {
+      const p = labels[i] === c;
+      const g = truth.data[i] === c;
+      if (p) a++;
+      if (g) b++;
+      if (p && g) inter++;
+    }
+    out[CT_CLASSES[c]!] = a + b ? (2 * inter) / (a + b) : null;
+  }
+  return out;
+}
+
+/** Slices at 1/3, 1/2 and 2/3 of the liver's extent: what a user would paint. */
+function paintedSlices(ct: CtSeries): number[] {
+  const [nx, ny, nz] = ct.labels.geometry.dims;
+  const withLiver: number[] = [];
+  for (let k = 0; k < nz; k++) {
+    const plane = ct.labels.data.subarray(k * nx * ny, (k + 1) * nx * ny);
+    if (plane.includes(1)) withLiver.push(k);
+  }
+  const pick = (f: number) => withLiver[Math.floor(f * (withLiver.length - 1))]!;
+  return [...new Set([pick(1 / 3), pick(1 / 2), pick(2 / 3)])];
+}
+
+const exec = promisify(execFile);
+
+async function runAll(values: Record<string, string | undefined>): Promise<void> {
+  const work = values.work!;
+  const size = Number(values.size ?? 512);
+  const slices = Number(values.slices ?? 300);
+  const runs = Number(values.runs ?? 1);
+  const threads = values.threads ? Number(values.threads) : undefined;
+  const encoder = values.encoder ?? 'none';
+  const iterations = Number(values.iterations ?? 20);
+  const tta = (values.tta ?? 'off') === 'on';
+  await mkdir(work, { recursive: true });
+
+  let t = performance.now();
+  const ct = makeCtSeries({ size, slices });
+  const generateSeconds = (performance.now() - t) / 1000;
+  const labelled = paintedSlices(ct);
+
+  const modelDir = join(
+    work,
+    `model-${size}x${slices}-${encoder === 'none' ? 'none' : 'sam'}-it${iterations}`,
+  );
+  let trainSeconds: number | null = null;
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    t = performance.now();
+    await trainModel({
+      cases: [{ image: ct.image, labels: ct.labels, labelledSlices: labelled, name: 'synthetic-ct' }],
+      classes: CT_CLASSES,
+      outDir: modelDir,
+      encoder,
+      maxIterations: iterations,
+      seed: 0,
+      modality: 'CT',
+      device: 'cpu',
+      threads,
+      validationSlices: 0,
+      overwrite: true,
+    });
+    trainSeconds = (performance.now() - t) / 1000;
+  }
+
+  const orthancDir = await mkdtemp(join(tmpdir(), 'nnsam-bench-orthanc-'));
+  const orthanc = await startOrthanc({ dir: orthancDir });
+  try {
+    const client = new DicomwebClient({ url: orthanc.dicomWebUrl });
+    t = performance.now();
+    for (let i = 0; i < ct.instances.length; i += 25) {
+      await client.storeInstances(ct.instances.slice(i, i + 25), { studyInstanceUID: ct.studyInstanceUID });
+    }
+    const storeSeconds = (performance.now() - t) / 1000;
+    const seriesBytes = ct.instances.reduce((n, b) => n + b.byteLength, 0);
+    const truth = ct.labels;
+    ct.instances.length = 0;
+
+    const script = fileURLToPath(import.meta.url);
+    const results: SegmentRun[] = [];
+    let dice: Record<string, number | null> | null = null;
+    for (let i = 0; i < runs; i++) {
+      const labelsOut = join(work, 'labels.u8');
+      const args = [
+        script,
+        'segment',
+        '--dicomweb',
+        orthanc.dicomWebUrl,
+        '--study',
+        ct.studyInstanceUID,
+        '--series',
+        ct.seriesInstanceUID,
+        '--model',
+        modelDir,
+        '--tta',
+        tta ? 'on' : 'off',
+        '--labels-out',
+        labelsOut,
+      ];
+      if (threads) args.push('--threads', String(threads));
+      const { stdout } = await exec(process.execPath, args, { maxBuffer: 16 * 2 ** 20 });
+      results.push(JSON.parse(stdout.trim().split('\n').pop()!) as SegmentRun);
+      dice ??= dicePerClass(truth, new Uint8Array(await readFile(labelsOut)));
+    }
+    const out = {
+      runtime: 'e2e',
+      series: {
+        size,
+        slices,
+        bytes: seriesBytes,
+        modality: 'CT',
+        transferSyntax: 'Explicit VR Little Endian',
+      },
+      generateSeconds,
+      storeSeconds,
+      model: { dir: modelDir, encoder, iterations, labelledSlices: labelled, trainSeconds },
+      tta,
+      threads: threads ?? null,
+      runs: results,
+      dice,
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    await orthanc.stop();
+    await rm(orthancDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      work: { type: 'string' },
+      size: { type: 'string' },
+      slices: { type: 'string' },
+      runs: { type: 'string' },
+      threads: { type: 'string' },
+      tta: { type: 'string' },
+      encoder: { type: 'string' },
+      iterations: { type: 'string' },
+      dicomweb: { type: 'string' },
+      study: { type: 'string' },
+      series: { type: 'string' },
+      model: { type: 'string' },
+      'labels-out': { type: 'string' },
+    },
+  });
+  const command = positionals[0];
+  if (values.tta && values.tta !== 'on' && values.tta !== 'off') {
+    throw new Error(`--tta must be on or off, got ${values.tta}`);
+  }
+  if (command === 'run' && values.work) return runAll(values);
+  if (command === 'segment' && values.dicomweb && values.study && values.series && values.model) {
+    // what the timed child does: the segment path, then its labels for the Dice check (not timed)
+    const { run, labels } = await segmentOnce({
+      dicomweb: values.dicomweb,
+      study: values.study,
+      series: values.series,
+      model: values.model,
+      tta: values.tta === 'on',
+      threads: values.threads ? Number(values.threads) : undefined,
+    });
+    if (values['labels-out']) await writeFile(values['labels-out'], labels.data);
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+    return;
+  }
+  throw new Error(
+    'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta on|off] [--encoder none|FILE.onnx]\n' +
+      '       e2e segment --dicomweb URL --study UID --series UID --model DIR [--tta on|off]',
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`e2e: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -17,7 +17,7 @@ import { z } from 'zod';
 
 import { NnsamError } from '../util/errors.js';
 import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
-import { createSession, type ort } from './onnx.js';
+import { createThreadSession, type RunSession } from './session-thread.js';
 import { EncoderRefSchema, PlanSchema, type Plan } from './planning/plan.js';
 
 export const MODEL_FILE = 'model.json';
@@ -114,8 +114,8 @@ export interface LoadModelOptions {
 
 /** A model ready for inference; sessions open lazily and are released by close(). */
 export class LoadedModel {
-  private network: Promise<ort.InferenceSession> | null = null;
-  private encoder: Promise<ort.InferenceSession> | null = null;
+  private network: Promise<RunSession> | null = null;
+  private encoder: Promise<RunSession> | null = null;
 
   constructor(
     readonly dir: string,
@@ -129,15 +129,20 @@ export class LoadedModel {
     return join(this.dir, this.info.network.file);
   }
 
-  session(): Promise<ort.InferenceSession> {
-    this.network ??= createSession(this.networkPath, { threads: this.threads });
+  /** The network's session, in a worker thread so that inference never blocks the server's event loop. */
+  session(): Promise<RunSession> {
+    this.network ??= createThreadSession(this.networkPath, { threads: this.threads });
     return this.network;
   }
 
   /** The SAM encoder's session (null for models without one). */
-  async encoderSession(): Promise<ort.InferenceSession | null> {
+  async encoderSession(): Promise<RunSession | null> {
     if (!this.encoderPath) return null;
-    this.encoder ??= validateEncoderOnnx(this.encoderPath, this.threads);
+    const path = this.encoderPath;
+    this.encoder ??= validateEncoderOnnx(path, this.threads).then(async (checked) => {
+      await checked.release(); // checked here, run in a worker thread like the network
+      return createThreadSession(path, { threads: this.threads });
+    });
     return this.encoder;
   }
 

@@ -1,6 +1,7 @@
 /** Runs a SAM image encoder (onnxruntime-node) on preprocessed slices, through the embedding cache. */
 import type { EncoderRef } from '../planning/plan.js';
 import { ort } from '../onnx.js';
+import { createThreadSession, type RunSession } from '../session-thread.js';
 import { EMBEDDING_CHANNELS, EMBEDDING_GRID } from '../types.js';
 import { EmbeddingCache, embeddingKey } from './cache.js';
 import { validateEncoderOnnx } from './registry.js';
@@ -11,7 +12,7 @@ export const EMBEDDING_LENGTH = EMBEDDING_CHANNELS * EMBEDDING_GRID * EMBEDDING_
 export class Embedder {
   private constructor(
     readonly ref: EncoderRef,
-    private readonly session: ort.InferenceSession,
+    private readonly session: RunSession,
     readonly cache: EmbeddingCache,
   ) {}
 
@@ -20,12 +21,14 @@ export class Embedder {
     path: string,
     options: { threads?: number; cache?: EmbeddingCache } = {},
   ) {
-    const session = await validateEncoderOnnx(path, options.threads);
+    await (await validateEncoderOnnx(path, options.threads)).release();
+    // run in a worker thread: a 0.4 s encoder pass must not freeze the server's event loop
+    const session = await createThreadSession(path, { threads: options.threads });
     return new Embedder(ref, session, options.cache ?? new EmbeddingCache());
   }
 
   /** An embedder over a session someone else owns (a LoadedModel): do not close() it then. */
-  static over(ref: EncoderRef, session: ort.InferenceSession, cache?: EmbeddingCache): Embedder {
+  static over(ref: EncoderRef, session: RunSession, cache?: EmbeddingCache): Embedder {
     return new Embedder(ref, session, cache ?? new EmbeddingCache());
   }
 

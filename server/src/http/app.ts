@@ -1,6 +1,6 @@
 /**
  * The Express application: /api routes (validated, authenticated, documented by /api/openapi.json).
- * The viewer (issue 8) mounts its own router beside /api on the same app.
+ * The viewer mounts its own router beside /api on the same app.
  */
 import express, { type Express, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';

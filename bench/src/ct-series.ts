@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
-import type { Geometry, Volume } from '@nnsam/server';
+import { gaussianFrom, seededRandom, type Geometry, type Volume } from '@nnsam/server';
 
 interface Dcmjs {
   data: {
@@ -88,7 +88,7 @@ export function makeCtSeries(options: CtSeriesOptions = {}): CtSeries {
   const lungTop = 0.2 * zRange; // lungs above this height
   const image = new Int16Array(size * size * nz);
   const labels = new Uint8Array(size * size * nz);
-  const noise = gaussian(mulberry32(seed));
+  const noise = gaussianFrom(seededRandom(seed));
   for (let k = 0; k < nz; k++) {
     const z = geometry.origin[2] + k * gap;
     const [la, lb] = section(liver, z);
@@ -227,31 +227,4 @@ function writeCtSlice(s: SliceSpec): Uint8Array {
   const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
   return new Uint8Array(dict.write());
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(uniform: () => number): () => number {
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = Math.max(uniform(), 1e-12);
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
 }

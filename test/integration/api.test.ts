@@ -9,16 +9,10 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { encodeLabelSlice, type LabelmapPayload } from '../../server/src/api/labelmap.js';
 import { DicomwebClient, loadSeriesFromDicomweb, readSeg, writeSeg } from '../../server/src/dicom/index.js';
 import type { Phantom } from '../../server/src/demo/phantom.js';
 import { readEvents, startApiStack, storePhantom, waitForJob, type ApiStack } from '../support/api.js';
-
-const CLASSES = [
-  { value: 1, name: 'Right ventricle', color: [0, 120, 255] },
-  { value: 2, name: 'Myocardium', color: [255, 200, 0] },
-  { value: 3, name: 'Left ventricle', color: [255, 40, 40] },
-];
+import { labelmapOf, PHANTOM_CLASSES } from '../support/workflow.js';
 
 let stack: ApiStack;
 let train: Phantom; // labelled through the viewer's labelmap
@@ -26,21 +20,6 @@ let second: Phantom; // labelled by a SEG stored in the PACS
 let target: Phantom; // segmented by the trained model
 let projectId: string;
 let modelId: string;
-
-function labelmapOf(p: Phantom, slices: number[]): LabelmapPayload {
-  const [nx, ny] = p.labels.geometry.dims;
-  return {
-    encoding: 'rle-u8-v1',
-    studyInstanceUID: p.studyInstanceUID,
-    seriesInstanceUID: p.seriesInstanceUID,
-    rows: ny,
-    columns: nx,
-    slices: slices.map((k) => ({
-      sopInstanceUID: p.instances.find((i) => i.slice === k)!.sopInstanceUID,
-      labels: encodeLabelSlice(p.labels.data.subarray(k * nx * ny, (k + 1) * nx * ny)),
-    })),
-  };
-}
 
 function dice(a: Uint8Array, b: Uint8Array, value: number): number {
   let inter = 0;
@@ -90,7 +69,7 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
   });
 
   it('creates a project and adds examples from a posted labelmap and from a SEG in the PACS', async () => {
-    const created = await stack.call('POST', '/api/projects', { name: 'Heart', classes: CLASSES });
+    const created = await stack.call('POST', '/api/projects', { name: 'Heart', classes: PHANTOM_CLASSES });
     expect(created.status).toBe(201);
     projectId = created.body.id;
 

@@ -20,6 +20,33 @@ type Json = any;
 
 export const TOKEN = 'integration-test-token';
 
+/** One API request with the test token; the body comes back parsed when it is JSON, else as text. */
+export async function callApi(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: never }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. a 204 or a file)
+  }
+  return { status: res.status, body: parsed as never };
+}
+
 export interface ApiStack {
   orthanc: OrthancInstance;
   server: RunningServer;
@@ -77,25 +104,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
     },
     dataDir,
     logs,
-    async call(method, path, body, headers = {}) {
-      const res = await fetch(`${server.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON (e.g. a 204 or a file)
-      }
-      return { status: res.status, body: parsed as never };
-    },
+    call: (method, path, body, headers) => callApi(server.url, method, path, body, headers),
     async restart(env) {
       await server.close();
       server = await serve(configFor(env), quietLogger(logs));

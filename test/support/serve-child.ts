@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { freePort, waitFor } from '../../server/src/util/net.js';
-import { TOKEN } from './api.js';
+import { callApi, TOKEN } from './api.js';
 import { nnsamBin } from './cli.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -121,25 +121,7 @@ export async function spawnServe(options: ServeChildOptions): Promise<ServeChild
     visibleDataDir: options.tmpfsBytes ? join(`/proc/${pid}/root`, options.dataDir) : options.dataDir,
     logs,
     exited,
-    async call(method, path, body, headers = {}) {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: res.status, body: parsed as never };
-    },
+    call: (method, path, body, headers) => callApi(url, method, path, body, headers),
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
+import { gaussianFrom, seededRandom } from '../engine/numeric.js';
 import type { Geometry, Volume } from '../volume/types.js';
 
 /** The few dcmjs calls we make (dcmjs ships no types). */
@@ -97,7 +98,7 @@ export function makePhantom(options: PhantomOptions = {}): Phantom {
   };
   const image = new Uint16Array(size * size * nz);
   const labels = new Uint8Array(size * size * nz);
-  const random = gaussian(mulberry32(seed));
+  const random = gaussianFrom(seededRandom(seed));
 
   for (let k = 0; k < nz; k++) {
     const anatomy = sliceAnatomy(k / (nz - 1));
@@ -203,34 +204,6 @@ function sliceAnatomy(t: number): SliceAnatomy {
 /** A smooth receive-coil-like intensity bias, 0.75..1.3 across the field of view. */
 function biasField(x: number, y: number): number {
   return 1 + 0.2 * Math.sin(x / 90 + 0.5) * Math.cos(y / 110) + 0.1 * (y / 144);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal samples (Box-Muller) from a uniform generator. */
-function gaussian(uniform: () => number): () => number {
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = Math.max(uniform(), 1e-12);
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
 }
 
 interface SliceSpec {

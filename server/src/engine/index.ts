@@ -19,3 +19,4 @@ export { EmbeddingCache, defaultCacheDir } from './encoders/cache.js';
 export { samInput } from './encoders/sam-input.js';
 export { IGNORE_VALUE, type ClassMap, type TrainingCase } from './types.js';
 export { trainerEnvironment } from './training/trainer.js';
+export { gaussianFrom, seededRandom } from './numeric.js';

@@ -10,6 +10,7 @@
 import type {
   ClassDef,
   Example,
+  ExampleCreate,
   Health,
   Info,
   Job,
@@ -332,24 +333,20 @@ export class Workflow {
     const labelmap = this.detect();
     try {
       checkClasses(labelmap, project);
-      this.set({ adding: true });
-      const example = await this.api.addExample(project.id, {
-        studyInstanceUID: labelmap.studyInstanceUID,
-        seriesInstanceUID: labelmap.seriesInstanceUID,
-        source: { kind: 'labelmap', labelmap },
-      });
-      await this.reloadExamples(project.id);
-      this.notify(
-        'nnSAM',
-        `Added ${example.labelledSlices.length} labelled slice${example.labelledSlices.length === 1 ? '' : 's'} to "${project.name}".`,
-      );
-      return example;
     } catch (e) {
       this.set({ labelsError: errorText(e) });
       throw e;
-    } finally {
-      this.set({ adding: false });
     }
+    return this.sendExample(
+      project,
+      {
+        studyInstanceUID: labelmap.studyInstanceUID,
+        seriesInstanceUID: labelmap.seriesInstanceUID,
+        source: { kind: 'labelmap', labelmap },
+      },
+      (example) =>
+        `Added ${example.labelledSlices.length} labelled slice${example.labelledSlices.length === 1 ? '' : 's'} to "${project.name}".`,
+    );
   }
 
   /** Sends a SEG series already in the PACS (and loaded in the viewer) as a training example. */
@@ -357,19 +354,29 @@ export class Workflow {
     const project = this.requireProject();
     const selection = this.selection();
     if (!selection) throw noSeries();
-    try {
-      this.set({ adding: true });
-      const example = await this.api.addExample(project.id, {
+    return this.sendExample(
+      project,
+      {
         studyInstanceUID: selection.studyInstanceUID,
         seriesInstanceUID: selection.seriesInstanceUID,
         source: { kind: 'seg', segSeriesInstanceUID },
-      });
+      },
+      (example) => `Added the SEG (${example.labelledSlices.length} labelled slices) to "${project.name}".`,
+    );
+  }
+
+  /** Adds one example, refreshes the training-set list and says so; a failure shows in the labels section. */
+  private async sendExample(
+    project: Project,
+    body: ExampleCreate,
+    message: (example: Example) => string,
+  ): Promise<Example> {
+    try {
+      this.set({ adding: true });
+      const example = await this.api.addExample(project.id, body);
       await this.reloadExamples(project.id);
       this.set({ labelsError: null });
-      this.notify(
-        'nnSAM',
-        `Added the SEG (${example.labelledSlices.length} labelled slices) to "${project.name}".`,
-      );
+      this.notify('nnSAM', message(example));
       return example;
     } catch (e) {
       this.set({ labelsError: errorText(e) });

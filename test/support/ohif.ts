@@ -207,9 +207,19 @@ export async function imageToPage(
  */
 export async function setBrushRadius(page: Page, mm: number): Promise<void> {
   const box = page.locator('[data-cy="brush-radius"] input[type="number"]');
-  await box.fill(String(mm));
-  await box.press('Enter');
-  await page.waitForSelector(`[data-cy="brush-radius"] [role="slider"][aria-valuenow="${mm}"]`);
+  const slider = `[data-cy="brush-radius"] [role="slider"][aria-valuenow="${mm}"]`;
+  // OHIF re-renders the panel when a segment is picked; a value typed into the box while it does can be
+  // dropped, so type it again (up to 3 times) until the slider shows it
+  for (let attempt = 1; ; attempt++) {
+    await box.fill(String(mm));
+    await box.press('Enter');
+    try {
+      await page.waitForSelector(slider, { timeout: 10_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
   await page.waitForFunction(
     (size) => {
       const w = window as unknown as {

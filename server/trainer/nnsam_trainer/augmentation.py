@@ -171,6 +171,7 @@ class Sampler:
 
     def next(self) -> Batch:
         images, targets, embeddings = [], [[] for _ in self.ds_strides], []
+        self.last_inside = []  # per sample: [P, P] bool, the patch pixels that fall inside the slice
         n_random = round(self.batch_size * (1 - self.oversample))
         for b in range(self.batch_size):
             s = self.slices[int(self.rng.integers(len(self.slices)))]
@@ -180,6 +181,7 @@ class Sampler:
             if self.intensity is not None:
                 img = self.intensity(image=img)["image"]
             images.append(img)
+            self.last_inside.append(warp(torch.ones(1, *s.image.shape), theta, self.patch, "nearest")[0] > 0.5)
             for k, (sy, sx) in enumerate(self.ds_strides):
                 size = (self.patch[0] // sy, self.patch[1] // sx)
                 targets[k].append(warp_labels(s.label, theta, size, self.ignore)[None])

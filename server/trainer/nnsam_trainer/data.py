@@ -2,10 +2,11 @@
 
     plan.json      the plan (network topology, patch and batch size, embedding stage, training recipe)
     dataset.json   classes, ignore value, and one entry per labelled slice:
-                   {"id", "split": "train"|"val", "shape": [H, W], "image", "label", "embedding"?}
+                   {"id", "split": "train"|"val"|"unlabelled", "shape": [H, W], "image", "label"?, "embedding"?}
+                   (unlabelled slices have no label file: they feed the semi-supervised loss only)
     slices/*.npy   image float32 [H, W] (preprocessed), label uint8 [H, W], embedding float16/32 [C, 64, 64]
 
-Only labelled slices are sent; pixels equal to the ignore value carry no supervision.
+Pixels equal to the ignore value carry no supervision.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Dataset:
     embedding_channels: int
     train: list[Slice]
     val: list[Slice]
+    #: slices without labels (split "unlabelled"): every pixel has the ignore value
+    unlabelled: list[Slice] = field(default_factory=list)
 
 
 def _load_json(path: str) -> dict[str, Any]:
@@ -81,10 +84,17 @@ def load_dataset(folder: str) -> Dataset:
 
     train: list[Slice] = []
     val: list[Slice] = []
+    unlabelled: list[Slice] = []
     for entry in meta["slices"]:
         shape = tuple(int(v) for v in entry["shape"])
         image = _load_npy(folder, entry["image"], ("float32",), shape)
-        label = _load_npy(folder, entry["label"], ("uint8",), shape)
+        split = entry.get("split", "train")
+        if split not in ("train", "val", "unlabelled"):
+            raise DataError(f"slice {entry['id']}: split {split!r} is not train, val or unlabelled")
+        if split == "unlabelled":
+            label = np.full(shape, ignore, dtype=np.uint8)  # no supervision at all on these pixels
+        else:
+            label = _load_npy(folder, entry["label"], ("uint8",), shape)
         bad = np.setdiff1d(np.unique(label), np.array(list(range(num_classes)) + [ignore]))
         if bad.size:
             raise DataError(f"{entry['label']} holds label values {bad.tolist()} outside 0..{num_classes - 1}"
@@ -105,7 +115,7 @@ def load_dataset(folder: str) -> Dataset:
             if idx.numel():
                 s.present_classes.append(c)
                 s.class_pixels[c] = idx
-        (val if entry.get("split") == "val" else train).append(s)
+        {"train": train, "val": val, "unlabelled": unlabelled}[split].append(s)
     if not train:
         raise DataError("dataset.json lists no training slices")
-    return Dataset(plan, num_classes, ignore, channels, train, val)
+    return Dataset(plan, num_classes, ignore, channels, train, val, unlabelled)

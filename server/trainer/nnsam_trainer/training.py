@@ -33,6 +33,8 @@ from .export import export_onnx
 from .loss import build_loss
 from .network import build_network, stage_strides
 from .progress import Progress
+from .semi_supervised import (make_teacher, params_from_plan, pseudo_labels, ramp_weight, strong_view,
+                              unsupervised_loss, update_teacher)
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
 
@@ -156,6 +158,16 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                       np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
                       float(tplan.get("oversampleForeground", 0.33)))
 
+    ssl = params_from_plan(tplan) if ds.unlabelled else None
+    teacher = u_sampler = None
+    ssl_rng = np.random.default_rng(opts.seed + 1)
+    if ssl is not None:
+        teacher = make_teacher(net)
+        # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
+        u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
+                            np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
+                            intensity=False)
+
     budget_s = opts.minutes * 60 if opts.minutes else None
     max_it = opts.max_iterations
     if budget_s is None and max_it is None:
@@ -164,7 +176,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     progress.emit("start", device=device.type, threads=threads, amp=amp, trainSlices=len(ds.train),
                   valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
                   seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
-                  embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0)
+                  embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0,
+                  unlabelledSlices=len(ds.unlabelled), semiSupervised=ssl is not None)
 
     ckpt_dir = os.path.join(opts.out, "checkpoints")
     os.makedirs(ckpt_dir, exist_ok=True)
@@ -200,9 +213,28 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         targets = [t.to(device, non_blocking=True) for t in batch.targets]
         emb = batch.embedding.to(device, non_blocking=True) if batch.embedding is not None else None
         optimizer.zero_grad(set_to_none=True)
+        u_weight = 0.0
+        u_targets = None
+        if ssl is not None:
+            ub = u_sampler.next()
+            u_image = ub.image.to(device, non_blocking=True)
+            u_emb = ub.embedding.to(device, non_blocking=True) if ub.embedding is not None else None
+            with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+                t_logits = teacher(u_image, u_emb)
+            inside = torch.stack(u_sampler.last_inside).to(device)
+            u_targets = pseudo_labels(t_logits, ssl.threshold, ds.ignore_value, inside)
+            u_weight = ramp_weight(ssl, done)
+            # one student pass over labelled and strongly augmented unlabelled samples together
+            image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout).to(device)])
+            if emb is not None:
+                emb = torch.cat([emb, u_emb])
         with torch.autocast(device.type, enabled=amp):
             outputs = net(image, emb)
-            loss = loss_fn(outputs, targets)
+            n_sup = targets[0].shape[0]
+            loss = loss_fn([o[:n_sup] for o in outputs], targets)
+            if u_targets is not None:
+                loss = loss + u_weight * unsupervised_loss(outputs[0][n_sup:], u_targets,
+                                                           ds.ignore_value)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -213,6 +245,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
             optimizer.step()
+        if teacher is not None:
+            update_teacher(teacher, net, ssl.ema_decay)
         it += 1
         lv = float(loss.detach().cpu())
         loss_ema = lv if loss_ema is None else 0.9 * loss_ema + 0.1 * lv
@@ -275,6 +309,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         "seed": opts.seed,
         "trainSlices": len(ds.train),
         "valSlices": len(ds.val),
+        "unlabelledSlices": len(ds.unlabelled),
+        "semiSupervised": ssl is not None,
         "validation": {
             "bestDice": best["dice"] if ds.val else None,
             "bestIteration": best["iteration"] if ds.val else None,

@@ -49,18 +49,24 @@ def synthetic_slice(rng: np.random.Generator, h: int = 40, w: int = 36):
 
 
 def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool = False, seed: int = 0,
-                 stage: int = 1) -> str:
+                 stage: int = 1, n_unlabelled: int = 0, semi_supervised: dict | None = None) -> str:
+    """n_unlabelled slices are written without label files (split "unlabelled"), as Node writes them;
+    semi_supervised is the plan's training.semiSupervised block."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(folder, "slices"), exist_ok=True)
     plan = make_plan(embedding, stage)
+    if semi_supervised is not None:
+        plan["training"]["semiSupervised"] = semi_supervised
     entries = []
-    for n in range(n_train + n_val):
+    for n in range(n_train + n_val + n_unlabelled):
         image, label = synthetic_slice(rng)
         sid = f"s{n}"
+        split = "train" if n < n_train else "val" if n < n_train + n_val else "unlabelled"
         np.save(os.path.join(folder, "slices", f"{sid}_image.npy"), image)
-        np.save(os.path.join(folder, "slices", f"{sid}_label.npy"), label)
-        entry = {"id": sid, "split": "train" if n < n_train else "val", "shape": list(image.shape),
-                 "image": f"slices/{sid}_image.npy", "label": f"slices/{sid}_label.npy"}
+        entry = {"id": sid, "split": split, "shape": list(image.shape), "image": f"slices/{sid}_image.npy"}
+        if split != "unlabelled":
+            np.save(os.path.join(folder, "slices", f"{sid}_label.npy"), label)
+            entry["label"] = f"slices/{sid}_label.npy"
         if embedding:
             # a smooth stand-in for a SAM embedding: the label map, low-passed to 64x64, plus noise channels
             from scipy.ndimage import zoom

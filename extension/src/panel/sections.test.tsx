@@ -115,6 +115,11 @@ describe('panel sections fed by props', () => {
       'val Dice 0.500',
       '61 s',
     ]);
+    // what the model learnt from: labelled and unlabelled slices (semi-supervised training)
+    expect(modelMetricsText({ trainSlices: 18, unlabelledSlices: 176 })).toEqual([
+      '18 labelled',
+      '176 unlabelled slices',
+    ]);
   });
 
   it('needs two loss points before drawing a curve', () => {

@@ -236,6 +236,8 @@ const METRIC_NAMES: Record<string, (v: number) => string> = {
   bestValDice: (v) => `val Dice ${v.toFixed(3)}`,
   iterations: (v) => `${v} iterations`,
   seconds: (v) => `${Math.round(v)} s`,
+  trainSlices: (v) => `${v} labelled`,
+  unlabelledSlices: (v) => `${v} unlabelled slices`,
 };
 
 export function modelMetricsText(metrics: Record<string, unknown>): string[] {

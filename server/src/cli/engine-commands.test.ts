@@ -70,6 +70,17 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(r.stderr).toMatch(/patch \d+ x \d+, batch 2/);
   });
 
+  it('plans with an image-only case (the series to segment) beside the labelled ones', async () => {
+    const manifest = JSON.parse(readFileSync(join(tmp, 'manifest.json'), 'utf8'));
+    manifest.cases.push({ image: 'new.nii.gz' });
+    writeFileSync(join(tmp, 'with-image-only.json'), JSON.stringify(manifest));
+    const r = await nnsam('plan', '--manifest', join(tmp, 'with-image-only.json'), '--encoder', 'none');
+    expect(r.code).toBe(0);
+    const plan = PlanSchema.parse(JSON.parse(r.stdout));
+    expect(plan.fingerprint.cases).toBe(3);
+    expect(plan.fingerprint.labelledSlices).toBe(5);
+  });
+
   it('explains a bad manifest', async () => {
     writeFileSync(
       join(tmp, 'bad.json'),
@@ -77,7 +88,15 @@ describe('nnsam plan / train / predict (built bin)', () => {
     );
     const r = await nnsam('train', '--manifest', join(tmp, 'bad.json'), '--out', join(tmp, 'm0'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/bad.json: cases.0.label/);
+    // a manifest of image-only cases has nothing to learn from
+    expect(r.stderr).toMatch(/bad.json: cases: at least one case needs "label" and "labeledSlices"/);
+    writeFileSync(
+      join(tmp, 'bad2.json'),
+      JSON.stringify({ classes: { '1': 'x' }, cases: [{ image: 'a.nii.gz', labeledSlices: [1] }] }),
+    );
+    const half = await nnsam('train', '--manifest', join(tmp, 'bad2.json'), '--out', join(tmp, 'm0'));
+    expect(half.code).toBe(1);
+    expect(half.stderr).toMatch(/bad2.json: cases.0: give "label" together with a non-empty "labeledSlices"/);
     const r2 = await nnsam(
       'train',
       '--manifest',
@@ -107,6 +126,7 @@ describe('nnsam plan / train / predict (built bin)', () => {
       '1',
       '--device',
       'cpu',
+      '--unlabelled',
       '--json',
     );
     expect(t.code, t.stderr).toBe(0);
@@ -122,7 +142,11 @@ describe('nnsam plan / train / predict (built bin)', () => {
       .map((l) => ProgressEvent.parse(l));
     expect(events.filter((e) => e.type === 'iteration')).toHaveLength(30);
     expect(lines.at(-1)).toMatchObject({ type: 'model', dir: model });
-    expect(JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')).encoder.id).toBe('none');
+    const info = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8'));
+    expect(info.encoder.id).toBe('none');
+    // --unlabelled: the 5 slices of the two 5-slice phantoms that nobody labelled fed the mean teacher
+    expect(info.training.unlabelledSlices).toBe(5);
+    expect(JSON.parse(readFileSync(join(model, 'plan.json'), 'utf8')).training.semiSupervised.enabled).toBe(true);
 
     const out = join(tmp, 'pred');
     const p = await nnsam(

@@ -1,8 +1,10 @@
 /**
  * The training manifest of `nnsam train` / `nnsam plan` (NIfTI files; the server builds cases from DICOM):
  *   {"classes": {"1": "name", ...}, "modality": "MR",
- *    "cases": [{"image": "a.nii.gz", "label": "a_lab.nii.gz", "labeledSlices": [3, 7]}]}
- * Paths are relative to the manifest; slice indices are 0-based along k; slices not listed are unlabelled.
+ *    "cases": [{"image": "a.nii.gz", "label": "a_lab.nii.gz", "labeledSlices": [3, 7]}, {"image": "b.nii.gz"}]}
+ * Paths are relative to the manifest; slice indices are 0-based along k; slices not listed are unlabelled
+ * (the trainer learns from them without labels). A listed slice whose labels are all 0 is a negative: "none
+ * of the classes here". A case with only "image" is image-only; at least one case must list labelled slices.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -21,12 +23,22 @@ export const ManifestSchema = z.object({
       z
         .object({
           image: z.string().min(1),
-          label: z.string().min(1),
-          labeledSlices: z.array(z.number().int().min(0)).min(1),
+          label: z.string().min(1).optional(),
+          labeledSlices: z.array(z.number().int().min(0)).optional(),
         })
-        .strict(),
+        .strict()
+        .refine(
+          (c) => (c.label === undefined) === (c.labeledSlices === undefined || c.labeledSlices.length === 0),
+          {
+            message:
+              'give "label" together with a non-empty "labeledSlices", or neither (an image-only case)',
+          },
+        ),
     )
-    .min(1),
+    .min(1)
+    .refine((cases) => cases.some((c) => c.label !== undefined), {
+      message: 'at least one case needs "label" and "labeledSlices"',
+    }),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
@@ -50,7 +62,7 @@ export async function readManifest(path: string): Promise<Manifest> {
       'invalid_manifest',
       `${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
       {
-        hint: 'Expected {"classes": {"1": "name"}, "cases": [{"image": "a.nii.gz", "label": "a_lab.nii.gz", "labeledSlices": [3, 7]}]}',
+        hint: 'Expected {"classes": {"1": "name"}, "cases": [{"image": "a.nii.gz", "label": "a_lab.nii.gz", "labeledSlices": [3, 7]}, {"image": "b.nii.gz"}]}',
       },
     );
   }
@@ -65,8 +77,8 @@ export async function loadManifestCases(
   const cases: TrainingCase[] = [];
   for (const c of manifest.cases) {
     const image = await readNifti(resolve(base, c.image));
-    const labels = await readNifti(resolve(base, c.label));
-    cases.push({ image, labels, labelledSlices: c.labeledSlices, name: c.image });
+    const labels = c.label === undefined ? undefined : await readNifti(resolve(base, c.label));
+    cases.push({ image, labels, labelledSlices: c.labeledSlices ?? [], name: c.image });
   }
   return { classes: manifest.classes, modality: manifest.modality, cases };
 }

@@ -51,6 +51,8 @@ export const ModelInfoSchema = z.object({
     threads: z.number().int(),
     trainSlices: z.number().int(),
     valSlices: z.number().int(),
+    /** Slices the trainer learnt from without labels (semi-supervised; absent in models before it) */
+    unlabelledSlices: z.number().int().default(0),
     bestValDice: z.number().nullable(),
     exportMaxAbsDiff: z.number().nullable(),
   }),

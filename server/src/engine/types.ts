@@ -1,12 +1,16 @@
 /** Inputs of the engine's public API (volumes in memory: the server builds them from DICOM). */
 import type { Volume } from '../volume/types.js';
 
-/** One training volume: the image, its label volume on the same grid, and which slices (k) are labelled. */
+/**
+ * One training volume: the image, its label volume on the same grid, and which slices (k) are labelled.
+ * An image-only case (no labels, no labelled slices) feeds the semi-supervised loss only. A labelled slice
+ * whose labels are all 0 says "none of the classes here": a negative example, as cheap as one click.
+ */
 export interface TrainingCase {
   image: Volume;
   /** Labels 0..N on the image's grid. Only the slices in `labelledSlices` are read; the rest is unlabelled. */
-  labels: Volume;
-  /** Slice indices along k that the user labelled (0-based). Every other slice carries no supervision. */
+  labels?: Volume;
+  /** Slice indices along k that the user labelled (0-based). Every other slice is used without labels. */
   labelledSlices: number[];
   /** Name used in messages (file name or series description); never a patient identifier. */
   name?: string;

@@ -89,6 +89,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
         device: t.device,
         trainSlices: t.trainSlices,
         valSlices: t.valSlices,
+        unlabelledSlices: t.unlabelledSlices,
       },
       trainingExamples: cases.length,
       labelledSlices: cases.reduce((n, c) => n + c.labelledSlices.length, 0),

@@ -23,6 +23,8 @@ interface TrainOpts {
   overwrite?: boolean;
   keepCheckpoints?: boolean;
   cacheDir?: string;
+  /** --unlabelled / --no-unlabelled; undefined: the plan's default */
+  unlabelled?: boolean;
 }
 
 function deviceOption(value: string): 'auto' | 'cpu' | 'cuda' {
@@ -45,6 +47,8 @@ export function registerTrain(program: Command): void {
     .option('--device <device>', 'auto | cpu | cuda', deviceOption, 'auto')
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
     .option('--validation-slices <n>', 'held-out labelled slices (default: 1 per 8)', intOption)
+    .option('--unlabelled', 'also learn from the unlabelled slices (semi-supervised; see docs/engine.md)')
+    .option('--no-unlabelled', 'learn from the labelled slices only')
     .option('--cache-dir <dir>', 'SAM embedding cache folder')
     .option('--overwrite', 'replace an existing model folder')
     .option('--keep-checkpoints', 'keep the PyTorch checkpoints in the model folder')
@@ -69,6 +73,7 @@ export function registerTrain(program: Command): void {
           device: opts.device,
           threads: opts.threads,
           validationSlices: opts.validationSlices,
+          semiSupervised: opts.unlabelled,
           cacheDir: opts.cacheDir,
           overwrite: opts.overwrite,
           keepCheckpoints: opts.keepCheckpoints,

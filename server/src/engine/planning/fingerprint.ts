@@ -40,17 +40,31 @@ export function caseName(c: TrainingCase, n: number): string {
 export function validateCase(c: TrainingCase, n: number, classes: ClassMap): void {
   const name = caseName(c, n);
   const [nx, ny, nz] = c.image.geometry.dims;
+  const { spacing } = c.image.geometry;
+  if (
+    ![nx, ny, nz].every((d) => Number.isInteger(d) && d >= 1) ||
+    !spacing.every((s) => Number.isFinite(s) && s > 0)
+  ) {
+    throw new NnsamError(
+      'no_geometry',
+      `${name}: the image has no usable geometry (dims ${[nx, ny, nz].join('x')}, spacing ${spacing.join(' x ')} mm)`,
+      { hint: 'Every image needs its voxel spacing (NIfTI pixdim, DICOM PixelSpacing and slice positions).' },
+    );
+  }
+  if (!c.labels) {
+    if (c.labelledSlices.length > 0) {
+      throw new NnsamError('no_labels', `${name}: labelled slices are listed but no label volume is given`, {
+        hint: 'Give the label volume ("label": "x_lab.nii.gz"), or drop "labeledSlices" for an image-only case.',
+      });
+    }
+    return;
+  }
   if (c.labels.geometry.dims.some((d, a) => d !== c.image.geometry.dims[a])) {
     throw new NnsamError(
       'shape_mismatch',
       `${name}: the label volume is ${c.labels.geometry.dims.join('x')} but the image is ${nx}x${ny}x${nz}`,
       { hint: 'Labels must be on the image grid (same rows, columns and slices).' },
     );
-  }
-  if (c.labelledSlices.length === 0) {
-    throw new NnsamError('no_labelled_slices', `${name}: no labelled slices are listed`, {
-      hint: 'List the slice indices (0-based, along k) that carry labels, e.g. "labeledSlices": [3, 7].',
-    });
   }
   const maxClass = Math.max(...Object.keys(classes).map(Number));
   const plane = nx * ny;
@@ -75,6 +89,15 @@ export function validateCase(c: TrainingCase, n: number, classes: ClassMap): voi
   }
 }
 
+/** At least one case must carry a labelled slice; image-only cases alone teach nothing. */
+export function checkSomethingLabelled(cases: TrainingCase[]): void {
+  if (!cases.some((c) => c.labels && c.labelledSlices.length > 0)) {
+    throw new NnsamError('no_labelled_slices', 'No case has a labelled slice', {
+      hint: 'List the slice indices (0-based, along k) that carry labels, e.g. "labeledSlices": [3, 7].',
+    });
+  }
+}
+
 export function inPlaneSpacing(v: Volume): [number, number] {
   return [v.geometry.spacing[1], v.geometry.spacing[0]];
 }
@@ -85,6 +108,7 @@ export function inPlaneShape(v: Volume): [number, number] {
 
 export function computeFingerprint(cases: TrainingCase[]): Fingerprint {
   const total = cases.reduce((s, c) => {
+    if (!c.labels) return s;
     const plane = c.image.geometry.dims[0] * c.image.geometry.dims[1];
     let n = 0;
     for (const k of c.labelledSlices) {
@@ -98,6 +122,7 @@ export function computeFingerprint(cases: TrainingCase[]): Fingerprint {
   const samples: number[] = [];
   let seen = 0;
   for (const c of cases) {
+    if (!c.labels) continue;
     const plane = c.image.geometry.dims[0] * c.image.geometry.dims[1];
     for (const k of c.labelledSlices) {
       const base = k * plane;

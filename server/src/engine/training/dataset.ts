@@ -1,6 +1,7 @@
 /**
  * Writes the trainer's data folder (format in docs/engine.md): plan.json, dataset.json and one .npy per
- * array of every labelled slice. Only labelled slices are written; unlabelled slices carry no supervision.
+ * array of every slice. Unlabelled slices (split "unlabelled") have no label file: the trainer learns from
+ * them only through its teacher's confident pseudo-labels, never as background.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,19 +13,19 @@ import { writeNpy } from './npy.js';
 
 export interface TrainerSlice {
   id: string;
-  split: 'train' | 'val';
+  split: 'train' | 'val' | 'unlabelled';
   shape: [number, number];
   image: Float32Array;
-  label: Uint8Array;
+  label?: Uint8Array;
   embedding?: Float32Array;
 }
 
 interface Entry {
   id: string;
-  split: 'train' | 'val';
+  split: 'train' | 'val' | 'unlabelled';
   shape: [number, number];
   image: string;
-  label: string;
+  label?: string;
   embedding?: string;
 }
 
@@ -44,10 +45,12 @@ export class TrainerDataWriter {
       split: slice.split,
       shape: slice.shape,
       image: `${base}_image.npy`,
-      label: `${base}_label.npy`,
     };
     await writeNpy(join(this.dir, entry.image), { dtype: 'float32', shape: slice.shape, data: slice.image });
-    await writeNpy(join(this.dir, entry.label), { dtype: 'uint8', shape: slice.shape, data: slice.label });
+    if (slice.label) {
+      entry.label = `${base}_label.npy`;
+      await writeNpy(join(this.dir, entry.label), { dtype: 'uint8', shape: slice.shape, data: slice.label });
+    }
     if (slice.embedding) {
       entry.embedding = `${base}_embedding.npy`;
       await writeNpy(join(this.dir, entry.embedding), {

@@ -43,6 +43,8 @@ export interface TrainModelOptions {
   /** CPU threads for training and inference (default: all cores) */
   threads?: number;
   validationSlices?: number | 'auto';
+  /** Learn from the unlabelled slices of the training series too (default: the plan's, off) */
+  semiSupervised?: boolean;
   /** Validate every N iterations (default 50) */
   valEvery?: number;
   /** Embedding cache folder (default: see encoders/cache.ts) */
@@ -64,6 +66,18 @@ export type TrainedModel = ModelInfo & { dir: string };
 interface SliceRef {
   caseIndex: number;
   k: number;
+}
+
+/** The slices no one labelled, at most `max` of them, evenly spaced over all cases (deterministic). */
+export function unlabelledSlices(cases: TrainingCase[], max: number): SliceRef[] {
+  const refs: SliceRef[] = [];
+  cases.forEach((c, caseIndex) => {
+    const labelled = new Set(c.labelledSlices);
+    for (let k = 0; k < c.image.geometry.dims[2]; k++) if (!labelled.has(k)) refs.push({ caseIndex, k });
+  });
+  if (refs.length <= max) return refs;
+  const step = refs.length / max;
+  return [...Array(max).keys()].map((i) => refs[Math.floor(i * step)]!);
 }
 
 function checkOutDir(outDir: string, overwrite: boolean): void {
@@ -125,6 +139,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     device,
     cores: threads,
     validationSlices: options.validationSlices,
+    semiSupervised: options.semiSupervised,
     warnings: resolved.warning ? [resolved.warning] : [],
   });
   options.onPlan?.(plan);
@@ -155,26 +170,33 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
       embedder = await Embedder.open(resolved.ref, resolved.ref.path, { threads, cache });
     }
 
-    // --- preprocessing (+ embedding) of the labelled slices only
-    stage(onProgress, 'preprocessing', 0, all.length);
-    if (embedder) stage(onProgress, 'embedding', 0, all.length);
+    // --- preprocessing (+ embedding) of the labelled slices, and of the unlabelled ones the trainer learns from
+    const unlabelled = plan.training.semiSupervised.enabled
+      ? unlabelledSlices(options.cases, plan.training.semiSupervised.maxUnlabelledSlices)
+      : [];
+    const total = all.length + unlabelled.length;
+    stage(onProgress, 'preprocessing', 0, total);
+    if (embedder) stage(onProgress, 'embedding', 0, total);
     let n = 0;
     for (const [caseIndex, c] of options.cases.entries()) {
       const pre = createPreprocessor(c.image, plan);
-      for (const k of c.labelledSlices) {
+      const todo = [
+        ...c.labelledSlices.map((k) => ({ k, labelled: true })),
+        ...unlabelled.filter((r) => r.caseIndex === caseIndex).map((r) => ({ k: r.k, labelled: false })),
+      ];
+      for (const { k, labelled } of todo) {
         throwIfAborted(signal, 'Training');
         const image = pre.slice(k);
-        const label = pre.labels(c.labels, k);
         n++;
-        stage(onProgress, 'preprocessing', n, all.length);
+        stage(onProgress, 'preprocessing', n, total);
         const embedding = embedder ? await embedder.embed(image, pre.shape[0], pre.shape[1]) : undefined;
-        if (embedder) stage(onProgress, 'embedding', n, all.length);
+        if (embedder) stage(onProgress, 'embedding', n, total);
         await writer.add({
           id: `c${caseIndex}_k${k}`,
-          split: val.has(`${caseIndex}:${k}`) ? 'val' : 'train',
+          split: !labelled ? 'unlabelled' : val.has(`${caseIndex}:${k}`) ? 'val' : 'train',
           shape: pre.shape,
           image,
-          label,
+          label: labelled ? pre.labels(c.labels!, k) : undefined,
           embedding,
         });
       }
@@ -238,6 +260,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         threads: metrics.threads,
         trainSlices: metrics.trainSlices,
         valSlices: metrics.valSlices,
+        unlabelledSlices: metrics.unlabelledSlices ?? 0,
         bestValDice: metrics.validation?.bestDice ?? null,
         exportMaxAbsDiff: metrics.export?.maxAbsDiff ?? null,
       },
@@ -311,14 +334,14 @@ async function decidePostprocessing(
       `segmenting ${caseName(c, ci)} to choose post-processing`,
     );
     const pred = await segmentVolume(model, c.image, { cache, signal, tta: true });
-    const base = diceCounts(pred.data, c.labels.data, classes, ranges);
+    const base = diceCounts(pred.data, c.labels!.data, classes, ranges);
     for (const cls of classes) {
       const b = base.get(cls)!;
       before.get(cls)![0] += b[0];
       before.get(cls)![1] += b[1];
       const copy = pred.data.slice();
       keepLargestComponent(copy, pred.geometry.dims, cls);
-      const a = diceCounts(copy, c.labels.data, [cls], ranges).get(cls)!;
+      const a = diceCounts(copy, c.labels!.data, [cls], ranges).get(cls)!;
       after.get(cls)![0] += a[0];
       after.get(cls)![1] += a[1];
     }

@@ -67,6 +67,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
+    p.add_argument("--train-args", default="", help="extra `nnsam train` flags for the nnsam-none arm (ablations)")
+    p.add_argument("--variant", default="", help="name of the ablation given by --train-args (part of the arm name)")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.budget, args.long_budget = (4,), (0,), (1.0,), ()
@@ -89,7 +91,7 @@ def make_arms(names: list[str], args: argparse.Namespace, log=print) -> list:
         if name == "nnunetv2":
             arms.append(NnUNetArm())
         elif name == "nnsam-none":
-            arms.append(NnsamArm("none"))
+            arms.append(NnsamArm("none", train_args=tuple(shlex.split(args.train_args)), variant=args.variant))
         else:
             from .encoders import choose_encoder
 

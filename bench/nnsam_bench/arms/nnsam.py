@@ -70,15 +70,22 @@ def not_built(code: int, stderr: str) -> bool:
 
 
 class NnsamArm:
-    def __init__(self, encoder: str, encoder_label: str = "") -> None:
-        """encoder: "none" (plain nnU-Net configuration) or the path of an ONNX SAM image encoder."""
+    def __init__(self, encoder: str, encoder_label: str = "", train_args: tuple[str, ...] = (),
+                 variant: str = "") -> None:
+        """encoder: "none" (plain nnU-Net configuration) or the path of an ONNX SAM image encoder.
+        train_args: extra `nnsam train` flags of an ablation (e.g. --no-unlabelled), named by `variant`,
+        which becomes part of the arm name so its results sit beside the defaults' results."""
         self.encoder = encoder
+        self.train_args = tuple(train_args)
         if encoder == "none":
             self.name = "nnsam-none"
             self.description = "this project, `--encoder none` (plain nnU-Net configuration)"
         else:
             self.name = "nnsam-mobilesam"
             self.description = f"this project with the MobileSAM encoder ({encoder_label or Path(encoder).name})"
+        if variant:
+            self.name += f"~{variant}"
+            self.description += f", ablation {variant}: `{' '.join(train_args)}`"
 
     def run(self, request: ArmRequest) -> ArmRun:
         out = request.out_dir
@@ -87,7 +94,7 @@ class NnsamArm:
         started = time.perf_counter()
         train_args = ["train", "--manifest", str(request.manifest), "--out", str(model_dir), "--encoder",
                       self.encoder, "--minutes", f"{request.budget_minutes:g}", "--seed", str(request.seed), "--json",
-                      "--overwrite"]  # a rerun (--force) replaces this arm's own earlier model
+                      "--overwrite", *self.train_args]  # --overwrite: a rerun (--force) replaces this arm's model
         code, events, stderr = run_nnsam(train_args, request.threads, out / "train.log")
         train_wall = time.perf_counter() - started
         if not_built(code, stderr):

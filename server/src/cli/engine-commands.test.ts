@@ -146,7 +146,9 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(info.encoder.id).toBe('none');
     // --unlabelled: the 5 slices of the two 5-slice phantoms that nobody labelled fed the mean teacher
     expect(info.training.unlabelledSlices).toBe(5);
-    expect(JSON.parse(readFileSync(join(model, 'plan.json'), 'utf8')).training.semiSupervised.enabled).toBe(true);
+    expect(JSON.parse(readFileSync(join(model, 'plan.json'), 'utf8')).training.semiSupervised.enabled).toBe(
+      true,
+    );
 
     const out = join(tmp, 'pred');
     const p = await nnsam(

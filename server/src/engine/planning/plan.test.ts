@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { NnsamError } from '../../util/errors.js';
 import { phantom, python } from '../test-utils.js';
 import type { TrainingCase } from '../types.js';
+import { unlabelledSlices } from '../training/train.js';
 import {
+  CPU_UNET_WIDTH,
   CPU_UNITS_PER_CORE,
+  SEMI_SUPERVISED_BY_DEFAULT,
   chooseEmbeddingStage,
   featureMapUnits,
   planFromCases,
@@ -166,5 +169,66 @@ describe('planFromCases', () => {
     expect(() => planFromCases([{ ...c, labels: other }], { classes })).toThrow(NnsamError);
     expect(() => planFromCases([c], { classes: {} })).toThrow(/Classes must be keyed/);
     expect(() => planFromCases([], { classes })).toThrow(/No training cases/);
+  });
+
+  it('accepts image-only cases and negatives, and refuses cases it cannot use with a clear message', () => {
+    const labelled = caseOf([30, 30, 5], [1, 1, 5], [1, 2]);
+    const imageOnly = { image: phantom([30, 30, 6], 4).image, labelledSlices: [], name: 'new.nii.gz' };
+    // a labelled slice whose labels are all 0 says "none of the classes here"
+    const negative = caseOf([30, 30, 5], [1, 1, 5], [0], 5);
+    negative.labels.data.fill(0, 0, 30 * 30);
+    const plan = planFromCases([labelled, imageOnly, negative], { classes, cores: 2 });
+    expect(plan.fingerprint.cases).toBe(3);
+    expect(plan.fingerprint.labelledSlices).toBe(3);
+    expect(plan.training.semiSupervised.enabled).toBe(SEMI_SUPERVISED_BY_DEFAULT);
+    for (const on of [true, false]) {
+      expect(planFromCases([labelled], { classes, semiSupervised: on }).training.semiSupervised.enabled).toBe(
+        on,
+      );
+    }
+    expect(() => planFromCases([imageOnly], { classes })).toThrow(/No case has a labelled slice/);
+    expect(() => planFromCases([labelled, { ...imageOnly, labelledSlices: [1] }], { classes })).toThrow(
+      /new.nii.gz: labelled slices are listed but no label volume is given/,
+    );
+    const flat = phantom([30, 30, 6], 4).image;
+    const noGeometry = {
+      image: { ...flat, geometry: { ...flat.geometry, spacing: [0, 1, 5] as [number, number, number] } },
+      labelledSlices: [],
+      name: 'flat.nii.gz',
+    };
+    expect(() => planFromCases([labelled, noGeometry], { classes })).toThrow(
+      /flat.nii.gz: the image has no usable geometry \(dims 30x30x6, spacing 0 x 1 x 5 mm\)/,
+    );
+  });
+
+  it("sizes the network to the device: half nnU-Net's width on CPU, nnU-Net's on CUDA", () => {
+    const c = caseOf([64, 64, 3], [1, 1, 5], [0, 1]);
+    const cpu = planFromCases([c], { classes, device: 'cpu', cores: 2 }).network.featuresPerStage;
+    const cuda = planFromCases([c], { classes, device: 'cuda' }).network.featuresPerStage;
+    expect(cpu[0]).toBe(CPU_UNET_WIDTH.base);
+    expect(Math.max(...cpu)).toBeLessThanOrEqual(CPU_UNET_WIDTH.max);
+    expect(cuda[0]).toBe(32);
+    expect(cuda.length).toBe(cpu.length);
+  });
+});
+
+describe('unlabelledSlices', () => {
+  it('lists every slice no one labelled, and spreads a capped selection over all cases', () => {
+    const a = caseOf([10, 10, 6], [1, 1, 5], [1, 4]);
+    const b = { image: phantom([10, 10, 4], 2).image, labelledSlices: [] };
+    const all = unlabelledSlices([a, b], 100);
+    expect(all.map((r) => `${r.caseIndex}:${r.k}`)).toEqual([
+      '0:0',
+      '0:2',
+      '0:3',
+      '0:5',
+      '1:0',
+      '1:1',
+      '1:2',
+      '1:3',
+    ]);
+    const few = unlabelledSlices([a, b], 4);
+    expect(few.map((r) => `${r.caseIndex}:${r.k}`)).toEqual(['0:0', '0:3', '1:0', '1:2']);
+    expect(unlabelledSlices([a], 0)).toEqual([]);
   });
 });

@@ -21,10 +21,20 @@ import { median } from '../numeric.js';
 import { resampledShape } from '../preprocessing/resample.js';
 import type { ClassMap, TrainingCase } from '../types.js';
 import { EMBEDDING_CHANNELS, EMBEDDING_GRID, IGNORE_VALUE } from '../types.js';
-import { computeFingerprint, validateCase, type Fingerprint } from './fingerprint.js';
+import { checkSomethingLabelled, computeFingerprint, validateCase, type Fingerprint } from './fingerprint.js';
 
 export const UNET_BASE_FEATURES = 32;
 export const UNET_MAX_FEATURES_2D = 512;
+/** Network width on CPU: half nnU-Net's, so a wall-clock budget buys ~3x the iterations (docs/benchmarks.md). */
+export const CPU_UNET_WIDTH: NetworkWidth = { base: 16, max: 256 };
+export const GPU_UNET_WIDTH: NetworkWidth = { base: UNET_BASE_FEATURES, max: UNET_MAX_FEATURES_2D };
+
+export interface NetworkWidth {
+  /** features of the first stage, doubling per stage */
+  base: number;
+  /** cap on the features of any stage */
+  max: number;
+}
 export const FEATUREMAP_MIN_EDGE = 4;
 export const REFERENCE_2D = 85_000_000;
 export const REFERENCE_GB = 8;
@@ -135,6 +145,17 @@ export const PlanSchema = z.object({
       intensity: z.literal('nnU-Net default (batchgeneratorsv2)'),
     }),
     validationSlices: z.number().int().min(0),
+    /** Mean teacher on the unlabelled slices of the training series (trainer: semi_supervised.py) */
+    semiSupervised: z.object({
+      enabled: z.boolean(),
+      threshold: z.number().min(0).max(1),
+      emaDecay: z.number().min(0).max(1),
+      weight: z.number().min(0),
+      rampFraction: z.number().min(0).max(1),
+      cutout: z.number().min(0).max(1),
+      /** Unlabelled slices sent to the trainer at most (evenly spaced over the series) */
+      maxUnlabelledSlices: z.number().int().min(0),
+    }),
   }),
   inference: z.object({
     tileStep: z.number(),
@@ -175,6 +196,8 @@ export interface PlanOptions {
   gpuMemoryGb?: number;
   /** Held-out labelled slices for early stopping and post-processing; 'auto' = 1 per 8 labelled slices */
   validationSlices?: number | 'auto';
+  /** Learn from the unlabelled slices too (default SEMI_SUPERVISED_BY_DEFAULT) */
+  semiSupervised?: boolean;
   warnings?: string[];
 }
 
@@ -266,15 +289,13 @@ export function featureMapUnits(
   return out;
 }
 
-function networkFor(topology: Topology, batchSize: number): NetworkPlan {
+function networkFor(topology: Topology, batchSize: number, width: NetworkWidth): NetworkPlan {
   const n = topology.strides.length;
   return {
     patchSize: topology.patchSize,
     batchSize,
     numStages: n,
-    featuresPerStage: [...Array(n).keys()].map((i) =>
-      Math.min(UNET_MAX_FEATURES_2D, UNET_BASE_FEATURES * 2 ** i),
-    ),
+    featuresPerStage: [...Array(n).keys()].map((i) => Math.min(width.max, width.base * 2 ** i)),
     kernelSizes: topology.kernelSizes,
     strides: topology.strides,
     nConvEncoder: Array(n).fill(2),
@@ -305,12 +326,13 @@ export function planNetwork(
   numClasses: number,
   budget: { capacity: number; round: boolean },
   labelledPixels: number,
+  width: NetworkWidth = GPU_UNET_WIDTH,
 ): { network: NetworkPlan; units: number } {
   const tmp = spacing.map((s) => 1 / s);
   const scale = Math.sqrt(2048 ** 2 / (tmp[0]! * tmp[1]!));
   let patch = tmp.map((t, a) => Math.min(Math.round(t * scale), medianShape[a]!));
   let topo = poolAndConvProps(spacing, patch);
-  let net = networkFor(topo, MIN_BATCH);
+  let net = networkFor(topo, MIN_BATCH, width);
   let units = unitsOf(net, numClasses);
   while (MIN_BATCH * units > budget.capacity) {
     // reduce the axis that is largest relative to the median shape (nnU-Net's rule)
@@ -323,7 +345,7 @@ export function planNetwork(
     patch[axis]! -= div[axis]!;
     if (patch[axis]! < 2 * FEATUREMAP_MIN_EDGE) break;
     topo = poolAndConvProps(spacing, patch);
-    net = networkFor(topo, MIN_BATCH);
+    net = networkFor(topo, MIN_BATCH, width);
     units = unitsOf(net, numClasses);
   }
   let batch = budget.round ? Math.round(budget.capacity / units) : Math.floor(budget.capacity / units);
@@ -364,6 +386,21 @@ export function chooseEmbeddingStage(network: NetworkPlan, medianShape: [number,
   return best;
 }
 
+/**
+ * Off by default: measured on ACDC (20 slices, draw 0, 5 CPU minutes; docs/benchmarks.md) the mean teacher
+ * halves the iterations the budget buys (338 vs 739) and scored 0.347 mean Dice against 0.508 without it.
+ * `nnsam train --unlabelled` switches it on; the parameters below are the ones measured.
+ */
+export const SEMI_SUPERVISED_BY_DEFAULT = false;
+export const SEMI_SUPERVISED_DEFAULTS = {
+  threshold: 0.9,
+  emaDecay: 0.99,
+  weight: 1,
+  rampFraction: 0.3,
+  cutout: 0.4,
+  maxUnlabelledSlices: 400,
+};
+
 export function autoValidationSlices(labelled: number): number {
   return labelled >= 8 ? Math.floor(labelled / 8) : 0;
 }
@@ -385,6 +422,7 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
     );
   }
   cases.forEach((c, n) => validateCase(c, n, options.classes));
+  checkSomethingLabelled(cases);
   const numClasses = Math.max(...classValues.map(Number)) + 1;
   const fingerprint: Fingerprint = computeFingerprint(cases);
   const warnings = [...(options.warnings ?? [])];
@@ -431,7 +469,15 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
       ? { capacity: REFERENCE_2D * REFERENCE_BATCH_2D * (gpuMemoryGb! / REFERENCE_GB), round: true }
       : { capacity: cores * CPU_UNITS_PER_CORE, round: false };
   const labelledPixels = fingerprint.labelledSlices * medianShape[0] * medianShape[1];
-  const { network, units } = planNetwork(targetSpacing, medianShape, numClasses, budget, labelledPixels);
+  const width = device === 'cuda' ? GPU_UNET_WIDTH : CPU_UNET_WIDTH;
+  const { network, units } = planNetwork(
+    targetSpacing,
+    medianShape,
+    numClasses,
+    budget,
+    labelledPixels,
+    width,
+  );
   if (network.patchSize[0] < medianShape[0] || network.patchSize[1] < medianShape[1]) {
     warnings.push(
       `The patch (${network.patchSize.join('x')}) is smaller than the median slice (${medianShape.join('x')}): ` +
@@ -506,6 +552,10 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
         intensity: 'nnU-Net default (batchgeneratorsv2)',
       },
       validationSlices,
+      semiSupervised: {
+        enabled: options.semiSupervised ?? SEMI_SUPERVISED_BY_DEFAULT,
+        ...SEMI_SUPERVISED_DEFAULTS,
+      },
     },
     inference: { tileStep: 0.5, gaussianSigmaScale: 1 / 8, mirrorAxes: [0, 1] },
     fingerprint,

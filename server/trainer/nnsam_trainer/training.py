@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from nnunetv2.training.lr_scheduler.polylr import PolyLRScheduler
 
-from .augmentation import Sampler, spatial_params_for, whole_slice_inputs
+from .augmentation import Sampler, build_intensity_transforms, spatial_params_for, whole_slice_inputs
 from .data import Dataset, load_dataset
 from .export import export_onnx
 from .loss import build_loss
@@ -159,10 +159,11 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                       float(tplan.get("oversampleForeground", 0.33)))
 
     ssl = params_from_plan(tplan) if ds.unlabelled else None
-    teacher = u_sampler = None
+    teacher = u_sampler = strong_transforms = None
     ssl_rng = np.random.default_rng(opts.seed + 1)
     if ssl is not None:
         teacher = make_teacher(net)
+        strong_transforms = build_intensity_transforms()  # built once, not per iteration
         # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
         u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                             np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
@@ -225,7 +226,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             u_targets = pseudo_labels(t_logits, ssl.threshold, ds.ignore_value, inside)
             u_weight = ramp_weight(ssl, done)
             # one student pass over labelled and strongly augmented unlabelled samples together
-            image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout).to(device)])
+            image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout, strong_transforms).to(device)])
             if emb is not None:
                 emb = torch.cat([emb, u_emb])
         with torch.autocast(device.type, enabled=amp):

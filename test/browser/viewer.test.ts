@@ -566,11 +566,20 @@ async function selectSegment(page: Page, label: string, segmentIndex: number): P
   }
 }
 
-/** Waits until OHIF's notifications (toasts, a few seconds each) are gone, so screenshots show the panel. */
+/**
+ * Waits until OHIF's notifications (toasts, a few seconds each) are gone, so screenshots show the panel.
+ * Sonner pauses a toast's timer while the pointer is over the toaster (bottom right, where the panel's
+ * buttons are), so the pointer moves to the top-left corner first; a toast still there is named.
+ */
 async function noToasts(page: Page): Promise<void> {
-  await page.waitForFunction(() => !document.querySelector('[data-sonner-toast]'), undefined, {
-    timeout: 20_000,
-  });
+  await page.mouse.move(1, 1);
+  const gone = await page
+    .waitForFunction(() => !document.querySelector('[data-sonner-toast]'), undefined, { timeout: 30_000 })
+    .then(() => true)
+    .catch(() => false);
+  if (gone) return;
+  const texts = await page.locator('[data-sonner-toast]').allInnerTexts();
+  throw new Error(`notifications still shown after 30 s: ${JSON.stringify(texts)}`);
 }
 
 /** Logs how long each step of a long test took (stderr), to see where CI time goes. */

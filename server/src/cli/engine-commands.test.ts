@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -108,6 +108,21 @@ describe('nnsam plan / train / predict (built bin)', () => {
     );
     expect(r2.code).not.toBe(0);
     expect(r2.stderr).toMatch(/"x" is not a positive number/);
+
+    const r3 = await nnsam(
+      'train',
+      '--manifest',
+      join(tmp, 'manifest.json'),
+      '--out',
+      join(tmp, 'm0'),
+      '--encoder',
+      'none',
+      '--set',
+      'training.augmentation.pRotaton=1',
+    );
+    expect(r3.code).not.toBe(0);
+    expect(r3.stderr).toMatch(/training\.augmentation has no "pRotaton"/);
+    expect(existsSync(join(tmp, 'm0'))).toBe(false);
   });
 
   it('trains with --json progress, then predicts NIfTI label volumes on the input grid', async () => {
@@ -127,6 +142,8 @@ describe('nnsam plan / train / predict (built bin)', () => {
       '--device',
       'cpu',
       '--unlabelled',
+      '--set',
+      'training.augmentation.pRotation=0.9',
       '--json',
     );
     expect(t.code, t.stderr).toBe(0);
@@ -146,9 +163,11 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(info.encoder.id).toBe('none');
     // --unlabelled: the 5 slices of the two 5-slice phantoms that nobody labelled fed the mean teacher
     expect(info.training.unlabelledSlices).toBe(5);
-    expect(JSON.parse(readFileSync(join(model, 'plan.json'), 'utf8')).training.semiSupervised.enabled).toBe(
-      true,
-    );
+    const plan = JSON.parse(readFileSync(join(model, 'plan.json'), 'utf8'));
+    expect(plan.training.semiSupervised.enabled).toBe(true);
+    // --set reached the trainer's plan and is recorded
+    expect(plan.training.augmentation.pRotation).toBe(0.9);
+    expect(plan.overrides).toEqual(['training.augmentation.pRotation=0.9']);
 
     const out = join(tmp, 'pred');
     const p = await nnsam(

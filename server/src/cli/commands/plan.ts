@@ -24,6 +24,7 @@ export function planSummary(plan: Plan): string {
         `(stride ${plan.embedding.stride.join('x')})`
       : '  no SAM encoder: plain nnU-Net',
     `  validation: ${plan.training.validationSlices} held-out labelled slice(s)`,
+    ...plan.overrides.map((o) => `  set by hand: ${o}`),
     ...plan.warnings.map((w) => `  warning: ${w}`),
   ];
   return lines.join('\n');

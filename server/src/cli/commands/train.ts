@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { loadManifestCases } from '../../engine/manifest.js';
+import { parsePlanOverride, type PlanOverride } from '../../engine/planning/overrides.js';
 import { trainModel } from '../../engine/training/train.js';
 import { intOption, positiveNumber } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
@@ -25,6 +26,7 @@ interface TrainOpts {
   cacheDir?: string;
   /** --unlabelled / --no-unlabelled; undefined: the plan's default */
   unlabelled?: boolean;
+  set: PlanOverride[];
 }
 
 function deviceOption(value: string): 'auto' | 'cpu' | 'cuda' {
@@ -32,6 +34,14 @@ function deviceOption(value: string): 'auto' | 'cpu' | 'cuda' {
     throw new InvalidArgumentError(`"${value}" is not one of auto, cpu, cuda.`);
   }
   return value;
+}
+
+function overrideOption(text: string): PlanOverride {
+  try {
+    return parsePlanOverride(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 export function registerTrain(program: Command): void {
@@ -49,6 +59,12 @@ export function registerTrain(program: Command): void {
     .option('--validation-slices <n>', 'held-out labelled slices (default: 1 per 8)', intOption)
     .option('--unlabelled', 'also learn from the unlabelled slices (semi-supervised; see docs/engine.md)')
     .option('--no-unlabelled', 'learn from the labelled slices only')
+    .option(
+      '--set <path=value>',
+      'set a plan value before training, e.g. training.augmentation.pRotation=0.5 (repeatable; see plan.json)',
+      (text: string, all: PlanOverride[]) => [...all, overrideOption(text)],
+      [] as PlanOverride[],
+    )
     .option('--cache-dir <dir>', 'SAM embedding cache folder')
     .option('--overwrite', 'replace an existing model folder')
     .option('--keep-checkpoints', 'keep the PyTorch checkpoints in the model folder')
@@ -74,6 +90,7 @@ export function registerTrain(program: Command): void {
           threads: opts.threads,
           validationSlices: opts.validationSlices,
           semiSupervised: opts.unlabelled,
+          planOverrides: opts.set,
           cacheDir: opts.cacheDir,
           overwrite: opts.overwrite,
           keepCheckpoints: opts.keepCheckpoints,

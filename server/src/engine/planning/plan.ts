@@ -181,6 +181,8 @@ export const PlanSchema = z.object({
       .nullable(),
   }),
   warnings: z.array(z.string()),
+  /** Values set by hand (`nnsam train --set path=value`, planning/overrides.ts), as path=JSON */
+  overrides: z.array(z.string()).default([]),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
@@ -560,5 +562,6 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
     inference: { tileStep: 0.5, gaussianSigmaScale: 1 / 8, mirrorAxes: [0, 1] },
     fingerprint,
     warnings,
+    overrides: [],
   };
 }

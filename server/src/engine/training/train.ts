@@ -19,6 +19,7 @@ import { segmentVolume } from '../inference/predict.js';
 import { LoadedModel, writeModelInfo, type ModelInfo } from '../model.js';
 import { seededRandom, shuffled } from '../numeric.js';
 import { caseName } from '../planning/fingerprint.js';
+import { applyPlanOverrides, type PlanOverride } from '../planning/overrides.js';
 import { planFromCases, type Plan } from '../planning/plan.js';
 import { createPreprocessor } from '../preprocessing/preprocess.js';
 import { stage, type ProgressEvent, type ProgressListener } from '../progress.js';
@@ -45,6 +46,8 @@ export interface TrainModelOptions {
   validationSlices?: number | 'auto';
   /** Learn from the unlabelled slices of the training series too (default: the plan's, off) */
   semiSupervised?: boolean;
+  /** Plan values set by hand after planning (`nnsam train --set`) */
+  planOverrides?: PlanOverride[];
   /** Validate every N iterations (default 50) */
   valEvery?: number;
   /** Embedding cache folder (default: see encoders/cache.ts) */
@@ -132,7 +135,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   if (options.device === undefined || options.device === 'auto') {
     device = (await trainerEnvironment()).cuda ? 'cuda' : 'cpu';
   }
-  const plan = planFromCases(options.cases, {
+  const planned = planFromCases(options.cases, {
     classes: options.classes,
     modality: options.modality,
     encoder: resolved.ref,
@@ -142,6 +145,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     semiSupervised: options.semiSupervised,
     warnings: resolved.warning ? [resolved.warning] : [],
   });
+  const plan = applyPlanOverrides(planned, options.planOverrides ?? []);
   options.onPlan?.(plan);
   stage(onProgress, 'planning', 1, 1);
   throwIfAborted(signal, 'Training');

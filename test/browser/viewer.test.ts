@@ -405,6 +405,27 @@ describe('nnSAM mode in the stock OHIF viewer', () => {
         'seg',
       ]);
 
+      // one click for a slice that shows none of the classes: it becomes a labelled, all-background slice.
+      // (The phantom shows the heart on every slice, so this comes after training, only to check the path
+      // from the slice on screen to the training set.)
+      const negativeK = 5;
+      await showInstance(page, phantom.instances[negativeK]!.sopInstanceUID);
+      await page.click('[data-cy="nnsam-add-empty-slice"]');
+      await waitForCount(page, '[data-cy="nnsam-example"]', 2);
+      await expect(page.locator('[data-cy="nnsam-example"]').nth(1).innerText()).resolves.toMatch(
+        new RegExp(`1 slice \\(${negativeK + 1}\\)\\s+none of the classes`),
+      );
+      expect(
+        (await api<Example[]>(`/projects/${projectId}/examples`)).map((e) => [
+          e.sourceKind,
+          e.labelledSlices,
+          e.classesPresent,
+        ]),
+      ).toEqual([
+        ['seg', FROM_SEG, [1, 2, 3]],
+        ['labelmap', [negativeK], []],
+      ]);
+
       const pageErrors = stack.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|ERR_FAILED/.test(e));
       expect(pageErrors).toEqual([]);
       mark('checks');

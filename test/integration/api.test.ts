@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { encodeLabelSlice } from '../../server/src/api/labelmap.js';
 import { DicomwebClient, loadSeriesFromDicomweb, readSeg, writeSeg } from '../../server/src/dicom/index.js';
 import type { Phantom } from '../../server/src/demo/phantom.js';
 import { readEvents, startApiStack, storePhantom, waitForJob, type ApiStack } from '../support/api.js';
@@ -103,6 +104,33 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
     });
     expect(fromSeg.status).toBe(201);
     expect(fromSeg.body.labelledSlices).toEqual([4, 8]);
+
+    // a negative: one slice the user says shows none of the classes, sent as an all-0 labelled slice, is
+    // accepted as a labelled slice with no class
+    const [sx, sy] = second.labels.geometry.dims;
+    const negative = await stack.call('POST', `/api/projects/${projectId}/examples`, {
+      studyInstanceUID: second.studyInstanceUID,
+      seriesInstanceUID: second.seriesInstanceUID,
+      source: {
+        kind: 'labelmap',
+        labelmap: {
+          ...labelmapOf(second, [1]),
+          slices: [
+            {
+              sopInstanceUID: second.instances.find((i) => i.slice === 1)!.sopInstanceUID,
+              labels: encodeLabelSlice(new Uint8Array(sx * sy)),
+            },
+          ],
+          segments: [],
+        },
+      },
+    });
+    expect(negative.status, JSON.stringify(negative.body)).toBe(201);
+    expect(negative.body.labelledSlices).toEqual([1]);
+    expect(negative.body.classesPresent).toEqual([]);
+    // the phantom shows the heart on every slice, so this negative would be wrong here: off it goes
+    const removed = await stack.call('DELETE', `/api/projects/${projectId}/examples/${negative.body.id}`);
+    expect(removed.status).toBe(204);
 
     const list = await stack.call('GET', `/api/projects/${projectId}/examples`);
     expect(list.body).toHaveLength(2);

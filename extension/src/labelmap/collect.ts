@@ -65,6 +65,44 @@ export function frameNumberOf(imageId: string, numberOfFrames: unknown): number 
   return m ? Number(m[1]) : undefined;
 }
 
+/** The slice a viewport shows now: its instance (and frame) and size, for marking it as a negative. */
+export function currentSlice(
+  ctx: OhifContext,
+  viewportId: string,
+): { displaySet: DisplaySet; slice: PaintedSlice } {
+  const displaySet = imageDisplaySetOf(ctx, viewportId);
+  const viewport = ctx.services.cornerstoneViewportService.getCornerstoneViewport(viewportId);
+  const imageId = viewport?.getCurrentImageId();
+  if (!displaySet?.imageIds?.length || !imageId || !displaySet.imageIds.includes(imageId)) {
+    throw new ViewerError('no_series', `Viewport ${viewportId} shows no slice of an image series.`, {
+      hint: 'Drag an image series into the viewport and scroll to the slice.',
+    });
+  }
+  const instance = ctx.cornerstone().metaData.get('instance', imageId);
+  const rows = Number(instance?.Rows);
+  const columns = Number(instance?.Columns);
+  if (typeof instance?.SOPInstanceUID !== 'string' || !(rows > 0) || !(columns > 0)) {
+    throw new ViewerError(
+      'no_instance_metadata',
+      `No DICOM metadata (SOP Instance UID, size) for image ${imageId}.`,
+      {
+        hint: 'Reload the study and try again.',
+      },
+    );
+  }
+  return {
+    displaySet,
+    slice: {
+      sopInstanceUID: instance.SOPInstanceUID,
+      frameNumber: frameNumberOf(imageId, instance.NumberOfFrames),
+      rows,
+      columns,
+      labels: new Uint8Array(rows * columns),
+      negative: true,
+    },
+  };
+}
+
 export function collectLabelmap(ctx: OhifContext, options: CollectOptions = {}): LabelmapPayload {
   const viewportId = options.viewportId ?? activeViewportId(ctx);
   const displaySet = imageDisplaySetOf(ctx, viewportId);

@@ -43,6 +43,25 @@ describe('buildLabelmapPayload', () => {
     expect(payload.segments).toEqual([{ labelValue: 7, label: 'Segment 7' }]);
   });
 
+  it('sends a slice marked as showing none of the classes as an all-background labelled slice', () => {
+    const negative = { ...empty('1.5'), negative: true };
+    const payload = buildLabelmapPayload({
+      ...base,
+      slices: [empty('1.1'), negative, painted('1.2', { 0: 1 })],
+    });
+    expect(LabelmapPayload.parse(payload)).toEqual(payload);
+    expect(payload.slices.map((s) => s.sopInstanceUID)).toEqual(['1.5', '1.2']);
+    expect(decodeLabelSlice(payload.slices[0]!.labels, 12)).toEqual(new Uint8Array(12));
+    // a negative alone is a valid payload: no segments, one labelled slice
+    const alone = buildLabelmapPayload({ ...base, slices: [negative] });
+    expect(alone.slices).toHaveLength(1);
+    expect(alone.segments).toEqual([]);
+    // marked as empty but painted: refused, naming the slice
+    expect(() =>
+      buildLabelmapPayload({ ...base, slices: [{ ...painted('1.6', { 3: 2 }), negative: true }] }),
+    ).toThrow(/Slice 1\.6 is marked as showing none of the classes but carries labels/);
+  });
+
   it('says what to do when nothing is painted', () => {
     const run = () => buildLabelmapPayload({ ...base, slices: [empty('1.1')] });
     expect(run).toThrow(ViewerError);

@@ -1,6 +1,6 @@
 /**
  * Turns painted slices into the LabelmapPayload the server takes: keeps only slices with at least one
- * labelled pixel, checks that every slice has the series' size and 0..255 labels, RLE-encodes each with
+ * labelled pixel or marked as showing none of the classes (a negative: all 0, sent as labelled), checks that every slice has the series' size and 0..255 labels, RLE-encodes each with
  * the contract's encoder and names the label values that occur. Pure: no OHIF, testable in Node.
  * The contract's limits are checked here by hand (its zod schema stays out of the viewer bundle); the
  * unit test checks every payload against the schema itself.
@@ -18,6 +18,8 @@ export interface PaintedSlice {
   columns: number;
   /** rows x columns label values, row-major */
   labels: ArrayLike<number>;
+  /** The user said this slice shows none of the classes: it is sent even though every value is 0. */
+  negative?: boolean;
 }
 
 export interface PayloadInput {
@@ -34,7 +36,16 @@ export function hasLabels(labels: ArrayLike<number>): boolean {
 }
 
 export function buildLabelmapPayload(input: PayloadInput): LabelmapPayload {
-  const labelled = input.slices.filter((s) => hasLabels(s.labels));
+  const labelled = input.slices.filter((s) => s.negative || hasLabels(s.labels));
+  for (const s of labelled) {
+    if (s.negative && hasLabels(s.labels)) {
+      throw new ViewerError(
+        'bad_labelmap',
+        `Slice ${s.sopInstanceUID} is marked as showing none of the classes but carries labels.`,
+        { hint: 'Erase its labels, or add it as a labelled slice instead.' },
+      );
+    }
+  }
   if (!labelled.length) {
     throw new ViewerError('no_labels', `No slice of series ${input.seriesInstanceUID} carries labels.`, {
       hint: 'Paint at least one slice with the Labelmap segmentation tools (brush), then try again.',

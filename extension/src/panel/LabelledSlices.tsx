@@ -14,6 +14,8 @@ export interface LabelledSlicesProps {
   onDetect: () => void;
   /** undefined: no project selected (the button stays off) */
   onAdd?: () => void;
+  /** "None here": the slice on screen shows none of the classes (undefined: no project) */
+  onAddEmpty?: () => void;
   adding?: boolean;
   selection?: ViewerSelection | null;
   onAddSeg?: (segSeriesInstanceUID: string) => void;
@@ -55,6 +57,21 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
         }
       >
         {props.adding ? 'Adding…' : 'Add labelled slices'}
+      </button>
+      <button
+        type="button"
+        className="nnsam-button"
+        style={{ width: '100%', marginBottom: 6 }}
+        disabled={!props.onAddEmpty || props.adding}
+        onClick={props.onAddEmpty}
+        data-cy="nnsam-add-empty-slice"
+        title={
+          props.onAddEmpty
+            ? 'The slice on screen shows none of the classes: add it so the model learns where they are not'
+            : 'Select a project first'
+        }
+      >
+        None of the classes on this slice
       </button>
       {!detected && !error && !examples.length && (
         <div className="nnsam-muted nnsam-small">
@@ -98,7 +115,7 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
       {examples.length > 0 && (
         <>
           <div className="nnsam-small nnsam-muted" style={{ marginTop: 8 }}>
-            Training set: {examples.length} series,{' '}
+            Training set: {new Set(examples.map((e) => e.seriesInstanceUID)).size} series,{' '}
             {examples.reduce((n, e) => n + e.labelledSlices.length, 0)} slices
           </div>
           <ul className="nnsam-list nnsam-small" data-cy="nnsam-training-set">
@@ -114,6 +131,9 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
                     {e.labelledSlices.map((k) => k + 1).join(', ')})
                   </div>
                   <div className="nnsam-row" style={{ flexWrap: 'wrap' }}>
+                    {e.classesPresent.length === 0 && (
+                      <span className="nnsam-muted">none of the classes</span>
+                    )}
                     {e.classesPresent.map((v) => (
                       <span key={v} className="nnsam-row" style={{ gap: 3 }}>
                         <span className="nnsam-swatch" style={{ background: rgb(classOf(v)?.color) }} />

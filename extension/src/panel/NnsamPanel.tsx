@@ -53,6 +53,9 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
             ? () => run('nnSAM: cannot add the labelled slices', () => workflow.addLabelledSlices())
             : undefined
         }
+        onAddEmpty={
+          project ? () => run('nnSAM: cannot add the slice', () => workflow.addEmptySlice()) : undefined
+        }
         adding={state.adding}
         selection={state.selection}
         onAddSeg={project ? (uid) => run('nnSAM: cannot add the SEG', () => workflow.addSeg(uid)) : undefined}

@@ -102,6 +102,7 @@ describe('labelled slices section', () => {
     );
     expect(text(html)).toContain('1 labelled slice · 3×4 · Liver');
     expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-empty-slice"/);
 
     const withSet = renderToStaticMarkup(
       <LabelledSlicesView
@@ -109,6 +110,7 @@ describe('labelled slices section', () => {
         error={null}
         onDetect={noop}
         onAdd={noop}
+        onAddEmpty={noop}
         onRemove={noop}
         classes={[{ value: 1, name: 'Liver', color: [9, 8, 7] }]}
         seriesName={() => 'S3 CT abdomen'}
@@ -131,13 +133,27 @@ describe('labelled slices section', () => {
             classesPresent: [1],
             createdAt: 'now',
           },
+          {
+            id: 'ex2',
+            projectId: 'p',
+            studyInstanceUID: '1',
+            seriesInstanceUID: '2',
+            sourceKind: 'labelmap',
+            labelledSlices: [7],
+            labelledSOPInstanceUIDs: ['c'],
+            classesPresent: [],
+            createdAt: 'now',
+          },
         ]}
       />,
     );
-    expect(text(withSet)).toContain('Training set: 1 series, 2 slices');
+    expect(text(withSet)).toContain('Training set: 1 series, 3 slices');
+    // a negative slice says so instead of listing no class
+    expect(text(withSet)).toContain('S3 CT abdomen 1 slice (8) none of the classes Remove');
     expect(text(withSet)).toContain('S3 CT abdomen · SEG 2 slices (1, 5) Liver Remove');
     expect(withSet).toContain('rgb(9, 8, 7)');
     expect(text(withSet)).toContain('Or add a SEG of this series: Liver SEG');
     expect(withSet).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
+    expect(withSet).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-empty-slice"/);
   });
 });

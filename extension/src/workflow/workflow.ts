@@ -28,7 +28,8 @@ import type { NnsamApi } from '../api/client.js';
 import { followJob, TERMINAL } from '../api/sse.js';
 import type { NnsamViewerConfig } from '../config.js';
 import { errorText, notifyError, ViewerError } from '../errors.js';
-import { activeViewportId, collectLabelmap, imageDisplaySetOf } from '../labelmap/collect.js';
+import { activeViewportId, collectLabelmap, currentSlice, imageDisplaySetOf } from '../labelmap/collect.js';
+import { buildLabelmapPayload } from '../labelmap/payload.js';
 import { createLabelmap } from '../labelmap/create.js';
 import type { OhifContext } from '../ohif/context.js';
 import type { DisplaySet } from '../ohif/types.js';
@@ -346,6 +347,37 @@ export class Workflow {
       },
       (example) =>
         `Added ${example.labelledSlices.length} labelled slice${example.labelledSlices.length === 1 ? '' : 's'} to "${project.name}".`,
+    );
+  }
+
+  /**
+   * One click for a negative: the slice the active viewport shows has none of the project's classes. It
+   * becomes a labelled slice whose labels are all background, so the model learns where the structures
+   * are not (slices the user never touches stay unlabelled, not background).
+   */
+  async addEmptySlice(): Promise<Example> {
+    const project = this.requireProject();
+    let labelmap: LabelmapPayload;
+    try {
+      const { displaySet, slice } = currentSlice(this.ctx, activeViewportId(this.ctx));
+      labelmap = buildLabelmapPayload({
+        studyInstanceUID: displaySet.StudyInstanceUID,
+        seriesInstanceUID: displaySet.SeriesInstanceUID,
+        slices: [slice],
+      });
+    } catch (e) {
+      this.set({ labelsError: errorText(e) });
+      throw e;
+    }
+    return this.sendExample(
+      project,
+      {
+        studyInstanceUID: labelmap.studyInstanceUID,
+        seriesInstanceUID: labelmap.seriesInstanceUID,
+        source: { kind: 'labelmap', labelmap },
+      },
+      (example) =>
+        `Added slice ${(example.labelledSlices[0] ?? 0) + 1} to "${project.name}" as showing none of the classes.`,
     );
   }
 

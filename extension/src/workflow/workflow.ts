@@ -338,13 +338,9 @@ export class Workflow {
       this.set({ labelsError: errorText(e) });
       throw e;
     }
-    return this.sendExample(
+    return this.sendLabelmap(
       project,
-      {
-        studyInstanceUID: labelmap.studyInstanceUID,
-        seriesInstanceUID: labelmap.seriesInstanceUID,
-        source: { kind: 'labelmap', labelmap },
-      },
+      labelmap,
       (example) =>
         `Added ${example.labelledSlices.length} labelled slice${example.labelledSlices.length === 1 ? '' : 's'} to "${project.name}".`,
     );
@@ -369,13 +365,9 @@ export class Workflow {
       this.set({ labelsError: errorText(e) });
       throw e;
     }
-    return this.sendExample(
+    return this.sendLabelmap(
       project,
-      {
-        studyInstanceUID: labelmap.studyInstanceUID,
-        seriesInstanceUID: labelmap.seriesInstanceUID,
-        source: { kind: 'labelmap', labelmap },
-      },
+      labelmap,
       (example) =>
         `Added slice ${(example.labelledSlices[0] ?? 0) + 1} to "${project.name}" as showing none of the classes.`,
     );
@@ -394,6 +386,20 @@ export class Workflow {
         source: { kind: 'seg', segSeriesInstanceUID },
       },
       (example) => `Added the SEG (${example.labelledSlices.length} labelled slices) to "${project.name}".`,
+    );
+  }
+
+  /** Adds a labelmap as an example of the series it was painted on. */
+  private sendLabelmap(
+    project: Project,
+    labelmap: LabelmapPayload,
+    message: (example: Example) => string,
+  ): Promise<Example> {
+    const { studyInstanceUID, seriesInstanceUID } = labelmap;
+    return this.sendExample(
+      project,
+      { studyInstanceUID, seriesInstanceUID, source: { kind: 'labelmap', labelmap } },
+      message,
     );
   }
 

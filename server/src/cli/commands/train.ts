@@ -61,7 +61,7 @@ export function registerTrain(program: Command): void {
     .option('--no-unlabelled', 'learn from the labelled slices only')
     .option(
       '--set <path=value>',
-      'set a plan value before training, e.g. training.augmentation.pRotation=0.5 (repeatable; see plan.json)',
+      'set a plan value before training, e.g. training.augmentation.pRotation=0.2 (repeatable; see plan.json)',
       (text: string, all: PlanOverride[]) => [...all, overrideOption(text)],
       [] as PlanOverride[],
     )

@@ -1,5 +1,5 @@
 /**
- * Plan overrides: `nnsam train --set training.augmentation.pRotation=0.5` changes one value of the plan
+ * Plan overrides: `nnsam train --set training.augmentation.pRotation=0.2` changes one value of the plan
  * before training, as nnU-Net users edit a plans file. Only values the plan already has can be set, the
  * result must still be a valid plan, and plan.json records what was set (plan.overrides).
  */
@@ -18,7 +18,7 @@ export function parsePlanOverride(text: string): PlanOverride {
   const path = eq > 0 ? text.slice(0, eq).trim() : '';
   if (!path) {
     throw new NnsamError('bad_plan_override', `"${text}" is not a plan override of the form path=value.`, {
-      hint: 'Example: --set training.augmentation.pRotation=0.5 (see plan.json for the paths).',
+      hint: 'Example: --set training.augmentation.pRotation=0.2 (see plan.json for the paths).',
     });
   }
   const raw = text.slice(eq + 1).trim();

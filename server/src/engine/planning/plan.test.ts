@@ -5,9 +5,11 @@ import { phantom, python } from '../test-utils.js';
 import type { TrainingCase } from '../types.js';
 import { unlabelledSlices } from '../training/train.js';
 import {
+  CPU_PATCH_RULE,
   CPU_UNET_WIDTH,
   CPU_UNITS_PER_CORE,
   SEMI_SUPERVISED_BY_DEFAULT,
+  SPATIAL_AUGMENTATION_P,
   chooseEmbeddingStage,
   featureMapUnits,
   planFromCases,
@@ -208,7 +210,56 @@ describe('planFromCases', () => {
     expect(cpu[0]).toBe(CPU_UNET_WIDTH.base);
     expect(Math.max(...cpu)).toBeLessThanOrEqual(CPU_UNET_WIDTH.max);
     expect(cuda[0]).toBe(32);
-    expect(cuda.length).toBe(cpu.length);
+    cpu.forEach((f, i) => expect(f).toBe(Math.min(CPU_UNET_WIDTH.base * 2 ** i, CPU_UNET_WIDTH.max)));
+  });
+
+  it('trains on CPU with about half the median slice at batch 4, and on CUDA with the whole slice', () => {
+    // ACDC's median slice at 1 mm: half its area is 165x165, nearer 160 than nnU-Net's padded 192
+    const acdc = planNetwork(
+      [1, 1],
+      [256, 212],
+      4,
+      { capacity: 2 * CPU_UNITS_PER_CORE, round: false },
+      20 * 256 * 212,
+      CPU_UNET_WIDTH,
+      CPU_PATCH_RULE,
+    );
+    expect(acdc.network.patchSize).toEqual([160, 160]);
+    expect(acdc.network.batchSize).toBe(CPU_PATCH_RULE.minBatch);
+    const whole = planNetwork([1, 1], [256, 212], 4, { capacity: 1e12, round: true }, 20 * 256 * 212);
+    expect(whole.network.patchSize).toEqual([256, 224]);
+    expect(whole.network.batchSize).toBe(2);
+    // anisotropic spacing keeps nnU-Net's shape (longer in voxels along the finer axis)
+    const aniso = planNetwork(
+      [0.5, 1],
+      [400, 200],
+      4,
+      { capacity: 1e12, round: false },
+      1e6,
+      CPU_UNET_WIDTH,
+      CPU_PATCH_RULE,
+    ).network.patchSize;
+    expect(aniso[0]).toBeGreaterThan(aniso[1]);
+    expect(aniso[0] * aniso[1]).toBeLessThan(0.75 * 400 * 200);
+    // a budget too small for 4 whole half-slices shrinks the patch, never the batch below 4
+    const ct = planNetwork(
+      [1, 1],
+      [512, 512],
+      4,
+      { capacity: 2 * CPU_UNITS_PER_CORE, round: false },
+      1e5,
+      CPU_UNET_WIDTH,
+      CPU_PATCH_RULE,
+    );
+    expect(ct.network.batchSize).toBe(4);
+    expect(4 * ct.units).toBeLessThanOrEqual(2 * CPU_UNITS_PER_CORE);
+    const cpuPlan = planFromCases([caseOf([64, 64, 3], [1, 1, 5], [0, 1])], {
+      classes,
+      device: 'cpu',
+      cores: 2,
+    });
+    expect(cpuPlan.network.batchSize).toBeGreaterThanOrEqual(4);
+    expect(cpuPlan.training.augmentation.pRotation).toBe(SPATIAL_AUGMENTATION_P);
   });
 });
 

@@ -12,7 +12,7 @@ import { ProgressEvent } from '../progress.js';
 import { buildTinyEncoder, phantom, python } from '../test-utils.js';
 import type { TrainingCase } from '../types.js';
 import { decodeNpy, encodeNpy } from './npy.js';
-import { trainModel } from './train.js';
+import { chooseLargestComponent, trainModel } from './train.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-train-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -22,6 +22,23 @@ const cases: TrainingCase[] = [
   { ...phantom([48, 40, 6], 11), labelledSlices: [0, 2, 4, 5], name: 'a' },
   { ...phantom([52, 44, 6], 12), labelledSlices: [1, 2, 3, 5], name: 'b' },
 ];
+
+describe('chooseLargestComponent', () => {
+  it('keeps the largest component where held-out Dice does not drop, and only with two held-out slices', () => {
+    const dice = {
+      '1': { before: 0.8, after: 0.8 }, // unchanged on the labelled slices: the stray blobs are elsewhere
+      '2': { before: 0.6, after: 0.65 },
+      '3': { before: 0.9, after: 0.89 }, // a true part removed
+      '4': { before: null, after: null }, // not on any held-out slice
+    };
+    expect(chooseLargestComponent(dice, 2)).toEqual({
+      largestComponent: [1, 2],
+      decidedOn: 'validation',
+      dicePerClass: dice,
+    });
+    expect(chooseLargestComponent(dice, 1)).toMatchObject({ largestComponent: [], decidedOn: 'none' });
+  });
+});
 
 describe('npy', () => {
   it('round-trips float32, float16 and uint8 arrays', () => {

@@ -67,7 +67,10 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(r.code).toBe(0);
     const plan = PlanSchema.parse(JSON.parse(r.stdout));
     expect(plan.fingerprint.labelledSlices).toBe(5);
-    expect(r.stderr).toMatch(/patch \d+ x \d+, batch 2/);
+    // The summary says what the JSON plan says; CPU plans train at a batch of at least 4.
+    const [py, px] = plan.network.patchSize;
+    expect(r.stderr).toContain(`patch ${py} x ${px}, batch ${plan.network.batchSize} (cpu`);
+    expect(plan.network.batchSize).toBeGreaterThanOrEqual(4);
   });
 
   it('plans with an image-only case (the series to segment) beside the labelled ones', async () => {

@@ -332,12 +332,7 @@ export class Workflow {
   async addLabelledSlices(): Promise<Example> {
     const project = this.requireProject();
     const labelmap = this.detect();
-    try {
-      checkClasses(labelmap, project);
-    } catch (e) {
-      this.set({ labelsError: errorText(e) });
-      throw e;
-    }
+    this.labelsStep(() => checkClasses(labelmap, project));
     return this.sendLabelmap(
       project,
       labelmap,
@@ -353,18 +348,14 @@ export class Workflow {
    */
   async addEmptySlice(): Promise<Example> {
     const project = this.requireProject();
-    let labelmap: LabelmapPayload;
-    try {
+    const labelmap = this.labelsStep(() => {
       const { displaySet, slice } = currentSlice(this.ctx, activeViewportId(this.ctx));
-      labelmap = buildLabelmapPayload({
+      return buildLabelmapPayload({
         studyInstanceUID: displaySet.StudyInstanceUID,
         seriesInstanceUID: displaySet.SeriesInstanceUID,
         slices: [slice],
       });
-    } catch (e) {
-      this.set({ labelsError: errorText(e) });
-      throw e;
-    }
+    });
     return this.sendLabelmap(
       project,
       labelmap,
@@ -387,6 +378,16 @@ export class Workflow {
       },
       (example) => `Added the SEG (${example.labelledSlices.length} labelled slices) to "${project.name}".`,
     );
+  }
+
+  /** A synchronous step of the labels section: its failure shows there and still reaches the caller. */
+  private labelsStep<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      this.set({ labelsError: errorText(e) });
+      throw e;
+    }
   }
 
   /** Adds a labelmap as an example of the series it was painted on. */

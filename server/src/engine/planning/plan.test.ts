@@ -10,8 +10,10 @@ import {
   CPU_UNITS_PER_CORE,
   SEMI_SUPERVISED_BY_DEFAULT,
   SPATIAL_AUGMENTATION_P,
+  autoValidationSlices,
   chooseEmbeddingStage,
   featureMapUnits,
+  MIN_LABELLED_FOR_VALIDATION,
   planFromCases,
   planNetwork,
   poolAndConvProps,
@@ -118,7 +120,10 @@ describe('planFromCases', () => {
     expect(plan.medianShape).toEqual([32, 40]);
     expect(plan.normalization.scheme).toBe('ZScoreNormalization');
     expect(plan.numClasses).toBe(3);
-    expect(plan.training.validationSlices).toBe(1);
+    // 8 labelled slices: all train (an eighth is held out only from MIN_LABELLED_FOR_VALIDATION)
+    expect(plan.training.validationSlices).toBe(0);
+    expect(autoValidationSlices(MIN_LABELLED_FOR_VALIDATION - 1)).toBe(0);
+    expect(autoValidationSlices(MIN_LABELLED_FOR_VALIDATION)).toBe(5);
     expect(plan.network.batchSize).toBeGreaterThanOrEqual(2);
     expect(plan.embedding).toBeNull();
     expect(plan.fingerprint.labelledSlices).toBe(8);

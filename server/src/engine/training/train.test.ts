@@ -37,6 +37,10 @@ describe('chooseLargestComponent', () => {
       dicePerClass: dice,
     });
     expect(chooseLargestComponent(dice, 1)).toMatchObject({ largestComponent: [], decidedOn: 'none' });
+    expect(chooseLargestComponent(dice, 4, 'training')).toMatchObject({
+      largestComponent: [1, 2],
+      decidedOn: 'training',
+    });
   });
 });
 
@@ -72,6 +76,8 @@ describe('trainModel', () => {
       seed: 1,
       device: 'cpu',
       threads: 1,
+      // 8 labelled slices hold none out by default (plan.ts, MIN_LABELLED_FOR_VALIDATION); this run checks validation
+      validationSlices: 1,
       valEvery: 20,
       cacheDir: join(tmp, 'cache'),
       onProgress: (e) => events.push(ProgressEvent.parse(e)),
@@ -116,6 +122,35 @@ describe('trainModel', () => {
     const d = diceCounts(pred.data, test.labels.data, [1], [[0, pred.data.length]]);
     // chance is ~0.1; the bright disk is easy (measured ~0.9 after 60 iterations)
     expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
+  });
+
+  it('holds nothing out of a few labelled slices and decides post-processing on the training volumes', async () => {
+    const events: ProgressEvent[] = [];
+    const model = await trainModel({
+      cases,
+      classes,
+      outDir: join(tmp, 'model-noval'),
+      encoder: 'none',
+      maxIterations: 40,
+      seed: 2,
+      device: 'cpu',
+      threads: 1,
+      onProgress: (e) => events.push(ProgressEvent.parse(e)),
+    });
+    expect(model.training.valSlices).toBe(0);
+    expect(model.training.trainSlices).toBe(8);
+    expect(events.some((e) => e.type === 'validation')).toBe(false);
+    expect(model.postprocessing.decidedOn).toBe('training');
+    // both phantom classes are one blob per volume, so the filter keeps every labelled voxel the network found
+    for (const cls of ['1', '2']) {
+      const d = model.postprocessing.dicePerClass?.[cls];
+      expect(d?.before, cls).toBeTypeOf('number');
+      expect(model.postprocessing.largestComponent.includes(Number(cls))).toBe(d!.after! >= d!.before!);
+    }
+    const segmenting = events.filter((e) => e.type === 'stage' && e.stage === 'validation' && e.message);
+    expect(segmenting.map((e) => (e.type === 'stage' ? e.message : ''))).toEqual([
+      'segmenting a to choose post-processing',
+    ]);
   });
 
   it('refuses to overwrite a model folder unless told to', async () => {

@@ -56,7 +56,11 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'random seed', intOption, 0)
     .option('--device <device>', 'auto | cpu | cuda', deviceOption, 'auto')
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
-    .option('--validation-slices <n>', 'held-out labelled slices (default: 1 per 8)', intOption)
+    .option(
+      '--validation-slices <n>',
+      'held-out labelled slices (default: none below 40 labelled, then 1 per 8)',
+      intOption,
+    )
     .option('--unlabelled', 'also learn from the unlabelled slices (semi-supervised; see docs/engine.md)')
     .option('--no-unlabelled', 'learn from the labelled slices only')
     .option(

@@ -33,8 +33,8 @@ from .export import export_onnx
 from .loss import build_loss
 from .network import build_network, stage_strides
 from .progress import Progress
-from .semi_supervised import (make_teacher, params_from_plan, pseudo_labels, ramp_weight, strong_view,
-                              unsupervised_loss, update_teacher)
+from .semi_supervised import (ClassThresholds, make_teacher, params_from_plan, pseudo_labels, ramp_weight,
+                              strong_view, unsupervised_loss, update_teacher)
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
 
@@ -159,10 +159,12 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                       float(tplan.get("oversampleForeground", 0.33)))
 
     ssl = params_from_plan(tplan) if ds.unlabelled else None
-    teacher = u_sampler = strong_transforms = None
+    teacher = u_sampler = strong_transforms = class_thresholds = None
     ssl_rng = np.random.default_rng(opts.seed + 1)
     if ssl is not None:
         teacher = make_teacher(net)
+        if ssl.class_balanced:
+            class_thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold)
         strong_transforms = build_intensity_transforms()  # built once, not per iteration
         # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
         u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
@@ -223,7 +225,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             with torch.no_grad(), torch.autocast(device.type, enabled=amp):
                 t_logits = teacher(u_image, u_emb)
             inside = torch.stack(u_sampler.last_inside).to(device)
-            u_targets = pseudo_labels(t_logits, ssl.threshold, ds.ignore_value, inside)
+            limit = class_thresholds.update(t_logits, inside).to(device) if class_thresholds else ssl.threshold
+            u_targets = pseudo_labels(t_logits, limit, ds.ignore_value, inside)
             u_weight = ramp_weight(ssl, done)
             # one student pass over labelled and strongly augmented unlabelled samples together
             image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout, strong_transforms).to(device)])
@@ -235,7 +238,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             loss = loss_fn([o[:n_sup] for o in outputs], targets)
             if u_targets is not None:
                 loss = loss + u_weight * unsupervised_loss(outputs[0][n_sup:], u_targets,
-                                                           ds.ignore_value)
+                                                           ds.ignore_value, ssl.class_balanced)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)

@@ -10,8 +10,8 @@ from test_training import run_trainer
 
 from nnsam_trainer.augmentation import Sampler, SpatialParams
 from nnsam_trainer.data import load_dataset
-from nnsam_trainer.semi_supervised import (SemiSupervisedParams, params_from_plan, pseudo_labels, ramp_weight,
-                                           strong_view, unsupervised_loss)
+from nnsam_trainer.semi_supervised import (ClassThresholds, SemiSupervisedParams, params_from_plan, pseudo_labels,
+                                           ramp_weight, strong_view, unsupervised_loss)
 
 IGNORE = 255
 SSL = {"enabled": True, "threshold": 0.9, "emaDecay": 0.99, "weight": 1.0, "rampFraction": 0.3, "cutout": 0.4,
@@ -86,3 +86,37 @@ def test_training_with_unlabelled_slices_learns_and_reports_them(tmp_path):
     assert metrics["unlabelledSlices"] == 8 and metrics["semiSupervised"] is True
     # same bar as the supervised test on this task (chance ~0.1)
     assert metrics["validation"]["bestDice"] > 0.6
+
+
+def test_class_thresholds_lower_the_bar_for_the_class_the_teacher_is_least_sure_of():
+    # background confident everywhere it is predicted, class 1 never: with one threshold class 1 would never
+    # be a pseudo-label; its own threshold falls to the floor and admits it, background keeps 0.9
+    logits = torch.zeros(1, 3, 4, 4)
+    logits[0, 0, :2] = 10.0  # background, p ~ 1
+    logits[0, 1, 2:] = 1.0  # class 1, p = e / (e + 2) ~ 0.58
+    logits[0, 1, 3, 3] = 1.5  # class 1, p ~ 0.69
+    ct = ClassThresholds(3, 0.9, 0.6)
+    limit = ct.update(logits)
+    assert torch.allclose(limit, torch.tensor([0.9, 0.6, 0.6]))
+    labels = pseudo_labels(logits, limit, IGNORE)
+    assert labels[0, 3, 3] == 1  # above class 1's own threshold
+    assert labels[0, 2, 0] == IGNORE  # still below the floor
+    assert torch.all(labels[0, :2] == 0)
+    assert pseudo_labels(logits, 0.9, IGNORE)[0, 3, 3] == IGNORE  # one threshold: never class 1
+    # unseen classes and an unsure teacher leave the thresholds where they were
+    assert torch.allclose(ClassThresholds(3, 0.9, 0.6).thresholds(), torch.full((3,), 0.9))
+
+
+def test_class_balanced_loss_weighs_a_small_class_as_much_as_the_background():
+    logits = torch.zeros(1, 2, 10, 10, requires_grad=True)
+    targets = torch.zeros(1, 10, 10, dtype=torch.long)
+    targets[0, 0, 0] = 1  # one pixel of class 1 among 99 of background
+    unsupervised_loss(logits, targets, IGNORE, class_balanced=True).backward()
+    g = logits.grad.abs().sum(1)[0]
+    assert torch.isclose(g[0, 0], g[1:].sum() + g[0, 1:].sum(), rtol=1e-4)  # half the push each
+    logits.grad = None
+    unsupervised_loss(logits, targets, IGNORE).backward()
+    g = logits.grad.abs().sum(1)[0]
+    assert torch.isclose(g[0, 0] * 99, g[1:].sum() + g[0, 1:].sum(), rtol=1e-4)  # per pixel: background wins
+    none = torch.full((1, 10, 10), IGNORE)
+    assert unsupervised_loss(logits, none, IGNORE, class_balanced=True).item() == 0.0

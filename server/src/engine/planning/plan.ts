@@ -169,6 +169,10 @@ export const PlanSchema = z.object({
       weight: z.number().min(0),
       rampFraction: z.number().min(0).max(1),
       cutout: z.number().min(0).max(1),
+      /** Per-class thresholds and a class-balanced loss (plans before it: one threshold, pixel-mean loss) */
+      classBalanced: z.boolean().default(false),
+      /** The lowest per-class threshold */
+      minThreshold: z.number().min(0).max(1).default(0.6),
       /** Unlabelled slices sent to the trainer at most (evenly spaced over the series) */
       maxUnlabelledSlices: z.number().int().min(0),
     }),
@@ -212,7 +216,7 @@ export interface PlanOptions {
   cores?: number;
   /** GPU memory target in GB (nnU-Net's default 8) */
   gpuMemoryGb?: number;
-  /** Held-out labelled slices for early stopping and post-processing; 'auto' = 1 per 8 labelled slices */
+  /** Held-out labelled slices for early stopping and post-processing; 'auto' = autoValidationSlices (none below 40) */
   validationSlices?: number | 'auto';
   /** Learn from the unlabelled slices too (default SEMI_SUPERVISED_BY_DEFAULT) */
   semiSupervised?: boolean;
@@ -436,6 +440,8 @@ export const SEMI_SUPERVISED_DEFAULTS = {
   weight: 1,
   rampFraction: 0.3,
   cutout: 0.4,
+  classBalanced: true,
+  minThreshold: 0.6,
   maxUnlabelledSlices: 400,
 };
 

@@ -50,7 +50,7 @@ describe('nnSAM engine on ACDC, encoder none', () => {
       console.log(
         `ACDC, encoder none, ${ITERATIONS} iterations: ${trained.training.itPerSec} it/s (1 thread, ` +
           `patch ${trained.training.seconds && 'see plan'}), Dice ${JSON.stringify(dice.perClass)} mean ` +
-          `${dice.mean.toFixed(3)}; inference ${(dice.slices / dice.seconds).toFixed(2)} slices/s (TTA, 1 thread)`,
+          `${dice.mean.toFixed(3)}; postprocessing ${JSON.stringify(trained.postprocessing)}; inference ${(dice.slices / dice.seconds).toFixed(2)} slices/s (TTA, 1 thread)`,
       );
       expect(dice.perClass['3']).toBeGreaterThan(LV_MIN);
       expect(dice.mean).toBeGreaterThan(MEAN_MIN);

@@ -34,8 +34,7 @@ export const ModelInfoSchema = z.object({
   postprocessing: z.object({
     /** classes whose largest 3D connected component alone is kept */
     largestComponent: z.array(z.number().int()),
-    /** held-out slices, or the training slices when none is held out (train.ts, decidePostprocessing) */
-    decidedOn: z.enum(['validation', 'training', 'none']),
+    decidedOn: z.enum(['validation', 'none']),
     dicePerClass: z
       .record(z.string(), z.object({ before: z.number().nullable(), after: z.number().nullable() }))
       .nullable(),

@@ -37,10 +37,6 @@ describe('chooseLargestComponent', () => {
       dicePerClass: dice,
     });
     expect(chooseLargestComponent(dice, 1)).toMatchObject({ largestComponent: [], decidedOn: 'none' });
-    expect(chooseLargestComponent(dice, 4, 'training')).toMatchObject({
-      largestComponent: [1, 2],
-      decidedOn: 'training',
-    });
   });
 });
 
@@ -124,14 +120,14 @@ describe('trainModel', () => {
     expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
   });
 
-  it('holds nothing out of a few labelled slices and decides post-processing on the training volumes', async () => {
+  it('holds nothing out of a few labelled slices, and then removes no component', async () => {
     const events: ProgressEvent[] = [];
     const model = await trainModel({
       cases,
       classes,
       outDir: join(tmp, 'model-noval'),
       encoder: 'none',
-      maxIterations: 40,
+      maxIterations: 20,
       seed: 2,
       device: 'cpu',
       threads: 1,
@@ -140,17 +136,8 @@ describe('trainModel', () => {
     expect(model.training.valSlices).toBe(0);
     expect(model.training.trainSlices).toBe(8);
     expect(events.some((e) => e.type === 'validation')).toBe(false);
-    expect(model.postprocessing.decidedOn).toBe('training');
-    // both phantom classes are one blob per volume, so the filter keeps every labelled voxel the network found
-    for (const cls of ['1', '2']) {
-      const d = model.postprocessing.dicePerClass?.[cls];
-      expect(d?.before, cls).toBeTypeOf('number');
-      expect(model.postprocessing.largestComponent.includes(Number(cls))).toBe(d!.after! >= d!.before!);
-    }
-    const segmenting = events.filter((e) => e.type === 'stage' && e.stage === 'validation' && e.message);
-    expect(segmenting.map((e) => (e.type === 'stage' ? e.message : ''))).toEqual([
-      'segmenting a to choose post-processing',
-    ]);
+    // training slices cannot show the filter's harm on new volumes (train.ts, decidePostprocessing)
+    expect(model.postprocessing).toEqual({ largestComponent: [], decidedOn: 'none', dicePerClass: null });
   });
 
   it('refuses to overwrite a model folder unless told to', async () => {

@@ -149,6 +149,10 @@ describe('writing DICOM SEG', () => {
       [2, 1],
       [2, 3],
     ]);
+    const sources = seq(ds, 'PerFrameFunctionalGroupsSequence').map(
+      (f) => seq(seq(f, 'DerivationImageSequence')[0], 'SourceImageSequence')[0],
+    );
+    expect(sources.map((s) => str(s, 'SpatialLocationsPreserved'))).toEqual(Array(5).fill('YES'));
   });
 
   it('writes exact positions for a gantry-tilted, unevenly spaced series', async () => {

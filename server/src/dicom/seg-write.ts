@@ -410,6 +410,9 @@ function perFrameItem(series: DicomSeries, segment: number, k: number): Dataset 
             ReferencedSOPInstanceUID: s.sopInstanceUID,
             ...(s.frameNumber !== undefined ? { ReferencedFrameNumber: String(s.frameNumber) } : {}),
             PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_PURPOSE],
+            // frames lie on their source slice's grid; toolkits index by source only when this says so
+            // (highdicom's get_pixels_by_source_instance; dcmqi writes it too)
+            SpatialLocationsPreserved: 'YES',
           },
         ],
         DerivationCodeSequence: [SEGMENTATION_DERIVATION],

@@ -39,8 +39,9 @@ let page: Page;
 /**
  * The full-flow test: the phantom's classes (ACDC's label values 1, 2, 3), the slices it paints (brush
  * radius per class) and those a SEG labels; 8 labelled slices in all, every one of which trains (nothing is
- * held out below 40 labelled slices), so the model line reports no validation Dice. The budget (1.5 minutes, at most 40 iterations) keeps training short on a
- * busy 2-core machine; whichever ends first stops it, and the test reads back what the server recorded.
+ * held out below 40 labelled slices), so the model line reports no validation Dice. The budget (1.5
+ * minutes, at most 40 iterations) keeps training short on a busy 2-core machine; whichever ends first
+ * stops it, and the test reads back what the server recorded.
  */
 const CLASSES = ['Right ventricle', 'Myocardium', 'Left ventricle'];
 const PAINTED = [2, 6, 10];

@@ -35,8 +35,9 @@ class SemiSupervisedParams:
     ramp: float = 0.3
     #: side of the cut-out square, as a fraction of the patch side (0 = none)
     cutout: float = 0.4
-    #: per-class thresholds from each class's learning status, and a loss that weighs classes equally
-    class_balanced: bool = True
+    #: per-class thresholds from each class's learning status, and a loss that weighs classes equally; a plan
+    #: without the key is from before it (plan.ts reads it as false too), new plans set it true
+    class_balanced: bool = False
     #: the lowest per-class threshold a class that is never confident can fall to
     min_threshold: float = 0.6
 

@@ -14,8 +14,9 @@ from nnsam_trainer.semi_supervised import (ClassThresholds, SemiSupervisedParams
                                            ramp_weight, strong_view, unsupervised_loss)
 
 IGNORE = 255
+# as plan.ts writes it for new plans (SEMI_SUPERVISED_DEFAULTS)
 SSL = {"enabled": True, "threshold": 0.9, "emaDecay": 0.99, "weight": 1.0, "rampFraction": 0.3, "cutout": 0.4,
-       "maxUnlabelledSlices": 400}
+       "classBalanced": True, "minThreshold": 0.6, "maxUnlabelledSlices": 400}
 
 
 def test_pseudo_labels_keep_only_confident_pixels_inside_the_slice():
@@ -74,6 +75,10 @@ def test_ramp_and_plan_block():
     assert ramp_weight(p, 0.0) < 0.02 and ramp_weight(p, 0.5) == 2.0 and ramp_weight(p, 1.0) == 2.0
     assert params_from_plan({}) is None and params_from_plan({"semiSupervised": {**SSL, "enabled": False}}) is None
     assert params_from_plan({"semiSupervised": SSL}).threshold == 0.9
+    assert params_from_plan({"semiSupervised": SSL}).class_balanced is True
+    # a plan from before per-class thresholds keeps one threshold, as plan.ts reads it
+    old = {k: v for k, v in SSL.items() if k not in ("classBalanced", "minThreshold")}
+    assert params_from_plan({"semiSupervised": old}).class_balanced is False
 
 
 def test_training_with_unlabelled_slices_learns_and_reports_them(tmp_path):

@@ -39,6 +39,11 @@ class SpatialParams:
     p_scaling: float = 0.2
     scaling: tuple[float, float] = (0.7, 1.4)
     p_mirror: float = 0.5  # per axis
+    #: smooth random deformation (elastic): probability, and the displacement's standard deviation at the
+    #: control points as a fraction of the patch side; the control points form an elastic_grid^2 lattice
+    p_elastic: float = 0.0
+    elastic_magnitude: float = 0.03
+    elastic_grid: int = 5
 
 
 def spatial_params_for(patch: tuple[int, int], training_plan: dict | None = None) -> SpatialParams:
@@ -52,6 +57,8 @@ def spatial_params_for(patch: tuple[int, int], training_plan: dict | None = None
         if "scaling" in aug:
             p.scaling = (float(aug["scaling"][0]), float(aug["scaling"][1]))
         p.p_mirror = float(aug.get("pMirror", p.p_mirror))
+        p.p_elastic = float(aug.get("pElastic", p.p_elastic))
+        p.elastic_magnitude = float(aug.get("elasticMagnitude", p.elastic_magnitude))
     return p
 
 
@@ -77,16 +84,24 @@ def identity_theta(offset_yx: tuple[int, int], patch_yx: tuple[int, int], image_
     return theta_for(center, np.eye(2), patch_yx, image_yx)
 
 
-def warp(x: torch.Tensor, theta: torch.Tensor, size_yx: tuple[int, int], mode: str) -> torch.Tensor:
-    """Samples x [C, H, W] at the grid of `theta` with output size_yx; outside the input reads 0."""
+def warp(x: torch.Tensor, theta: torch.Tensor, size_yx: tuple[int, int], mode: str,
+         displacement: torch.Tensor | None = None) -> torch.Tensor:
+    """Samples x [C, H, W] at the grid of `theta` with output size_yx; outside the input reads 0.
+    `displacement` ([2, gh, gw], x/y in the input's normalized coordinates, spanning the output patch) is a
+    smooth deformation added to the affine grid; it is resampled to size_yx, so every grid of one sample
+    (image, each deep-supervision label size, embedding) moves the same physical points the same way."""
     grid = F.affine_grid(theta[None], [1, x.shape[0], size_yx[0], size_yx[1]], align_corners=False)
+    if displacement is not None:
+        d = F.interpolate(displacement[None], size=size_yx, mode="bicubic", align_corners=False)
+        grid = grid + d.permute(0, 2, 3, 1)
     return F.grid_sample(x[None].float(), grid.to(x.device), mode=mode, padding_mode="zeros",
                          align_corners=False)[0]
 
 
-def warp_labels(label: torch.Tensor, theta: torch.Tensor, size_yx: tuple[int, int], ignore: int) -> torch.Tensor:
+def warp_labels(label: torch.Tensor, theta: torch.Tensor, size_yx: tuple[int, int], ignore: int,
+                displacement: torch.Tensor | None = None) -> torch.Tensor:
     """Nearest-neighbour labels; pixels that fall outside the slice get the ignore value."""
-    shifted = warp((label.float() + 1)[None], theta, size_yx, "nearest")[0]
+    shifted = warp((label.float() + 1)[None], theta, size_yx, "nearest", displacement)[0]
     out = shifted.round().long() - 1
     out[out < 0] = ignore
     return out
@@ -121,6 +136,11 @@ class Batch:
     image: torch.Tensor  # [B, 1, P, P]
     targets: list[torch.Tensor]  # per deep-supervision output: [B, 1, P/s_k, P/s_k] long
     embedding: torch.Tensor | None  # [B, C, P/s_e ...]
+
+    def concat(self, other: "Batch") -> "Batch":
+        emb = None if self.embedding is None else torch.cat([self.embedding, other.embedding])
+        return Batch(torch.cat([self.image, other.image]),
+                     [torch.cat([a, b]) for a, b in zip(self.targets, other.targets)], emb)
 
 
 class Sampler:
@@ -169,25 +189,39 @@ class Sampler:
         rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
         return rot @ (scale * mirror)
 
-    def next(self) -> Batch:
+    def _displacement(self, theta: torch.Tensor) -> torch.Tensor | None:
+        """A smooth random field [2, g, g] on the patch, in the input's normalized coordinates (None: none)."""
+        sp, r = self.spatial, self.rng
+        if sp.p_elastic <= 0 or r.uniform() >= sp.p_elastic:
+            return None
+        g = sp.elastic_grid
+        # displacement drawn in patch units (fraction of its side, so 2 * magnitude in [-1, 1] units), then
+        # mapped through theta's linear part into the input's normalized coordinates
+        patch_units = torch.from_numpy(r.normal(0.0, 2 * sp.elastic_magnitude, (2, g, g))).float()
+        return torch.einsum("ij,jhw->ihw", theta[:, :2], patch_units)
+
+    def next(self, count: int | None = None) -> Batch:
+        """A batch of `count` samples (default: the batch size)."""
+        count = self.batch_size if count is None else count
         images, targets, embeddings = [], [[] for _ in self.ds_strides], []
         self.last_inside = []  # per sample: [P, P] bool, the patch pixels that fall inside the slice
-        n_random = round(self.batch_size * (1 - self.oversample))
-        for b in range(self.batch_size):
+        n_random = round(count * (1 - self.oversample))
+        for b in range(count):
             s = self.slices[int(self.rng.integers(len(self.slices)))]
             center = self._center(s, force_fg=b >= n_random)
             theta = theta_for(center, self._matrix(), self.patch, tuple(s.image.shape))
-            img = warp(s.image[None], theta, self.patch, "bilinear")
+            disp = self._displacement(theta)
+            img = warp(s.image[None], theta, self.patch, "bilinear", disp)
             if self.intensity is not None:
                 img = self.intensity(image=img)["image"]
             images.append(img)
-            self.last_inside.append(warp(torch.ones(1, *s.image.shape), theta, self.patch, "nearest")[0] > 0.5)
+            self.last_inside.append(warp(torch.ones(1, *s.image.shape), theta, self.patch, "nearest", disp)[0] > 0.5)
             for k, (sy, sx) in enumerate(self.ds_strides):
                 size = (self.patch[0] // sy, self.patch[1] // sx)
-                targets[k].append(warp_labels(s.label, theta, size, self.ignore)[None])
+                targets[k].append(warp_labels(s.label, theta, size, self.ignore, disp)[None])
             if self.embedding_stride is not None:
                 size = (self.patch[0] // self.embedding_stride[0], self.patch[1] // self.embedding_stride[1])
-                embeddings.append(warp(s.embedding, theta, size, "bilinear"))
+                embeddings.append(warp(s.embedding, theta, size, "bilinear", disp))
         return Batch(torch.stack(images), [torch.stack(t) for t in targets],
                      torch.stack(embeddings) if embeddings else None)
 

@@ -46,6 +46,17 @@ class Dataset:
     unlabelled: list[Slice] = field(default_factory=list)
 
 
+def index_classes(s: Slice, num_classes: int) -> None:
+    """Fills the slice's present classes and their pixel indices (foreground oversampling draws from them)."""
+    flat = s.label.flatten()
+    s.present_classes, s.class_pixels = [], {}
+    for c in range(1, num_classes):
+        idx = torch.nonzero(flat == c).flatten()
+        if idx.numel():
+            s.present_classes.append(c)
+            s.class_pixels[c] = idx
+
+
 def _load_json(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf8") as f:
@@ -107,14 +118,8 @@ def load_dataset(folder: str) -> Dataset:
                 raise DataError(f"slice {entry['id']} has no embedding but the plan needs one")
             e = _load_npy(folder, entry["embedding"], ("float16", "float32"), (channels, *grid))
             embedding = torch.from_numpy(e.copy())
-        lab = torch.from_numpy(label.copy())
-        s = Slice(entry["id"], torch.from_numpy(image.copy()), lab, embedding)
-        flat = lab.flatten()
-        for c in range(1, num_classes):
-            idx = torch.nonzero(flat == c).flatten()
-            if idx.numel():
-                s.present_classes.append(c)
-                s.class_pixels[c] = idx
+        s = Slice(entry["id"], torch.from_numpy(image.copy()), torch.from_numpy(label.copy()), embedding)
+        index_classes(s, num_classes)
         {"train": train, "val": val, "unlabelled": unlabelled}[split].append(s)
     if not train:
         raise DataError("dataset.json lists no training slices")

@@ -32,7 +32,9 @@ from .data import Dataset, load_dataset
 from .export import export_onnx
 from .loss import build_loss
 from .network import build_network, stage_strides
+from .precision import Precision, choose_precision
 from .progress import Progress
+from . import self_training
 from .semi_supervised import (ClassThresholds, make_teacher, params_from_plan, pseudo_labels, ramp_weight,
                               strong_view, unsupervised_loss, update_teacher)
 
@@ -84,7 +86,7 @@ def dice_per_class(pred: torch.Tensor, gt: torch.Tensor, num_classes: int, ignor
     return out
 
 
-def validate(net, ds: Dataset, device: torch.device, amp: bool) -> tuple[float, dict[str, float]]:
+def validate(net, ds: Dataset, device: torch.device, precision: Precision) -> tuple[float, dict[str, float]]:
     plan = ds.plan
     divisible = tuple(plan["network"]["divisibleBy"])
     patch = tuple(plan["network"]["patchSize"])
@@ -92,7 +94,7 @@ def validate(net, ds: Dataset, device: torch.device, amp: bool) -> tuple[float, 
     totals = {c: [0, 0] for c in range(1, ds.num_classes)}
     net.eval()
     net.deep_supervision = False
-    with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+    with torch.no_grad(), precision.autocast():
         for s in ds.val:
             image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
             logits = net(image.to(device), emb.to(device) if emb is not None else None)
@@ -127,13 +129,14 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     torch.set_num_threads(threads)
     seed_everything(opts.seed)
     device = _pick_device(opts.device)
-    amp = device.type == "cuda"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
     ds = load_dataset(opts.data)
     plan = ds.plan
     tplan = plan.get("training", {})
+    precision = choose_precision(device, str(tplan.get("precision", "auto")))
+    amp = precision.dtype is not None
     patch = tuple(int(v) for v in plan["network"]["patchSize"])
     batch_size = int(plan["network"]["batchSize"])
     strides = stage_strides(plan["network"])
@@ -153,7 +156,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     else:
         raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
     scheduler = PolyLRScheduler(optimizer, lr0, SCHEDULE_STEPS)
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    scaler = torch.amp.GradScaler("cuda") if precision.needs_scaler else None
     sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                       np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
                       float(tplan.get("oversampleForeground", 0.33)))
@@ -171,12 +174,18 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                             np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
                             intensity=False)
 
+    st = self_training.params_from_plan(tplan) if ds.unlabelled else None
+    st_rounds = list(st.at) if st else []
+    pseudo_sampler = None
+    pseudo_count = 0
+
     budget_s = opts.minutes * 60 if opts.minutes else None
     max_it = opts.max_iterations
     if budget_s is None and max_it is None:
         budget_s = 5 * 60
     n_params = sum(p.numel() for p in net.parameters())
-    progress.emit("start", device=device.type, threads=threads, amp=amp, trainSlices=len(ds.train),
+    progress.emit("start", device=device.type, threads=threads, amp=amp, precision=precision.name,
+                  trainSlices=len(ds.train),
                   valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
                   seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
                   embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0,
@@ -209,9 +218,24 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         if done >= 1.0:
             stop_reason = "iterations" if max_it and it >= max_it else "time"
             break
+        if st_rounds and done >= st_rounds[0]:
+            st_rounds.pop(0)
+            with precision.autocast():
+                pseudo = self_training.pseudo_label_slices(net, ds.unlabelled, plan, ds.num_classes,
+                                                           ds.ignore_value, st, device)
+            pseudo_count = len(pseudo)
+            pseudo_sampler = Sampler(pseudo, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
+                                     np.random.default_rng(opts.seed + 3 + it), spatial_params_for(patch, tplan),
+                                     float(tplan.get("oversampleForeground", 0.33))) if pseudo else None
+            progress.emit("pseudoLabels", iteration=it, slices=pseudo_count, of=len(ds.unlabelled),
+                          seconds=round(time.perf_counter() - start, 3))
         scheduler.step(int(done * SCHEDULE_STEPS))
         lr = optimizer.param_groups[0]["lr"]
-        batch = sampler.next()
+        if pseudo_sampler is not None and batch_size > 1:
+            n_pseudo = min(max(round(batch_size * st.share), 1), batch_size - 1)
+            batch = sampler.next(batch_size - n_pseudo).concat(pseudo_sampler.next(n_pseudo))
+        else:
+            batch = sampler.next()
         image = batch.image.to(device, non_blocking=True)
         targets = [t.to(device, non_blocking=True) for t in batch.targets]
         emb = batch.embedding.to(device, non_blocking=True) if batch.embedding is not None else None
@@ -222,7 +246,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             ub = u_sampler.next()
             u_image = ub.image.to(device, non_blocking=True)
             u_emb = ub.embedding.to(device, non_blocking=True) if ub.embedding is not None else None
-            with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+            with torch.no_grad(), precision.autocast():
                 t_logits = teacher(u_image, u_emb)
             inside = torch.stack(u_sampler.last_inside).to(device)
             limit = class_thresholds.update(t_logits, inside).to(device) if class_thresholds else ssl.threshold
@@ -232,7 +256,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout, strong_transforms).to(device)])
             if emb is not None:
                 emb = torch.cat([emb, u_emb])
-        with torch.autocast(device.type, enabled=amp):
+        with precision.autocast():
             outputs = net(image, emb)
             n_sup = targets[0].shape[0]
             loss = loss_fn([o[:n_sup] for o in outputs], targets)
@@ -259,7 +283,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                       itPerSec=round(it / elapsed, 4), fraction=round(fraction_done(), 4))
 
         if ds.val and (it % opts.val_every == 0):
-            dice, per_class = validate(net, ds, device, amp)
+            dice, per_class = validate(net, ds, device, precision)
             history.append((it, dice))
             improved = dice > best["dice"]
             if improved:
@@ -285,7 +309,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
 
     _save_latest(net, optimizer, it, ckpt_dir)
     if ds.val and (not history or history[-1][0] != it):
-        dice, per_class = validate(net, ds, device, amp)
+        dice, per_class = validate(net, ds, device, precision)
         history.append((it, dice))
         if dice >= best["dice"]:
             best.update(dice=dice, iteration=it, perClass=per_class, state=None)
@@ -307,6 +331,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         "device": device.type,
         "threads": threads,
         "amp": amp,
+        "precision": precision.name,
         "batchSize": batch_size,
         "patchSize": list(patch),
         "parameters": n_params,
@@ -315,6 +340,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         "valSlices": len(ds.val),
         "unlabelledSlices": len(ds.unlabelled),
         "semiSupervised": ssl is not None,
+        "selfTraining": st is not None,
+        "pseudoLabelledSlices": pseudo_count,
         "validation": {
             "bestDice": best["dice"] if ds.val else None,
             "bestIteration": best["iteration"] if ds.val else None,

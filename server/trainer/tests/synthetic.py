@@ -19,6 +19,10 @@ TINY_NETWORK = {
 }
 
 
+# as plan.ts writes it (SELF_TRAINING_DEFAULTS), switched on
+SELF_TRAINING = {"enabled": True, "at": [0.5], "threshold": 0.8, "share": 0.5, "tta": True}
+
+
 def make_plan(embedding: bool, stage: int = 1) -> dict:
     plan = {
         "version": 1,
@@ -49,14 +53,17 @@ def synthetic_slice(rng: np.random.Generator, h: int = 40, w: int = 36):
 
 
 def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool = False, seed: int = 0,
-                 stage: int = 1, n_unlabelled: int = 0, semi_supervised: dict | None = None) -> str:
+                 stage: int = 1, n_unlabelled: int = 0, semi_supervised: dict | None = None,
+                 self_training: dict | None = None) -> str:
     """n_unlabelled slices are written without label files (split "unlabelled"), as Node writes them;
-    semi_supervised is the plan's training.semiSupervised block."""
+    semi_supervised and self_training are the plan's training.semiSupervised / selfTraining blocks."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(folder, "slices"), exist_ok=True)
     plan = make_plan(embedding, stage)
     if semi_supervised is not None:
         plan["training"]["semiSupervised"] = semi_supervised
+    if self_training is not None:
+        plan["training"]["selfTraining"] = self_training
     entries = []
     for n in range(n_train + n_val + n_unlabelled):
         image, label = synthetic_slice(rng)

@@ -63,3 +63,39 @@ def test_identity_crop_copies_pixels_and_pads_labels_with_ignore():
     assert torch.equal(wl[:15, 3:], label[5:20, 0:13].long())
     assert (wl[:, :3] == 255).all() and (wl[15:] == 255).all()
     assert wi[:, :3].abs().max() < 1e-5
+
+
+def test_an_elastic_displacement_moves_image_labels_and_embedding_together():
+    """The smooth displacement is defined on the patch and resampled to each grid, so the image, every
+    deep-supervision label size and the embedding still sample the same physical points."""
+    from nnsam_trainer.augmentation import Sampler, SpatialParams
+
+    h, w, patch = 90, 70, (48, 40)
+    img, emb = coordinate_maps(h, w)
+    sampler = Sampler([], patch, 1, [], None, 255, np.random.default_rng(1),
+                      SpatialParams(p_elastic=1.0, elastic_magnitude=0.05))
+    theta = theta_for((45.0, 35.0), np.eye(2), patch, (h, w))
+    disp = sampler._displacement(theta)
+    assert disp is not None and disp.abs().max() > 0.02  # it really moves points (normalized units)
+    plain = warp(img, theta, patch, "bilinear")
+    moved = warp(img, theta, patch, "bilinear", disp)
+    assert (moved[:2] - plain[:2]).abs().max() > 0.01
+    for s in (2, 4):
+        we = warp(emb, theta, (patch[0] // s, patch[1] // s), "bilinear", disp)
+        pooled = F.avg_pool2d(moved[None], s)[0]
+        inside = (F.avg_pool2d(moved[2:3][None], s)[0, 0] > 0.999) & (we[2] > 0.999)
+        diff = (pooled[:2] - we[:2]).abs()[:, inside]
+        # a block's mean is its centre's value up to the field's curvature (< 0.1 pixel here); a displacement
+        # missing from the embedding's grid would leave the full displacement (> 0.02) between them
+        assert diff.max() < 5e-3, f"stride {s}: image and embedding disagree by {diff.max():.2e}"
+    # labels follow the image: a label map of x-bands, warped, matches the bands of the warped x coordinate
+    bands = (img[0] * 4).floor().to(torch.uint8)
+    warped_bands = warp_labels(bands, theta, patch, 255, disp)
+    expected = (moved[0] * 4).floor().long()
+    agree = (warped_bands == expected).float().mean()
+    assert agree > 0.97  # nearest vs bilinear differ only on band edges
+    # no deformation drawn when p_elastic is 0, and the rng is then left untouched
+    rng = np.random.default_rng(5)
+    off = Sampler([], patch, 1, [], None, 255, rng, SpatialParams())
+    state = rng.bit_generator.state
+    assert off._displacement(theta) is None and rng.bit_generator.state == state

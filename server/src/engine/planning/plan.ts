@@ -152,12 +152,17 @@ export const PlanSchema = z.object({
     momentum: z.number(),
     optimizer: z.enum(['AdamW', 'SGD-nesterov']),
     schedule: z.literal('poly-0.9'),
+    /** Autocast precision of the training step: auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32 */
+    precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
     oversampleForeground: z.number(),
     augmentation: z.object({
       pRotation: z.number(),
       pScaling: z.number(),
       scaling: Vec2,
       pMirror: z.number(),
+      /** Smooth random deformation: probability and displacement (fraction of the patch side) */
+      pElastic: z.number().min(0).max(1).default(0),
+      elasticMagnitude: z.number().min(0).default(0.03),
       intensity: z.literal('nnU-Net default (batchgeneratorsv2)'),
     }),
     validationSlices: z.number().int().min(0),
@@ -176,6 +181,18 @@ export const PlanSchema = z.object({
       /** Unlabelled slices sent to the trainer at most (evenly spaced over the series) */
       maxUnlabelledSlices: z.number().int().min(0),
     }),
+    /** Pseudo-label rounds on the unlabelled slices (trainer: self_training.py) */
+    selfTraining: z
+      .object({
+        enabled: z.boolean(),
+        /** fractions of the budget at which the unlabelled slices are pseudo-labelled */
+        at: z.array(z.number().min(0).max(1)),
+        threshold: z.number().min(0).max(1),
+        /** share of each batch drawn from the pseudo-labelled slices */
+        share: z.number().min(0).max(1),
+        tta: z.boolean(),
+      })
+      .default({ enabled: false, at: [0.5], threshold: 0.8, share: 0.5, tta: true }),
   }),
   inference: z.object({
     tileStep: z.number(),
@@ -597,6 +614,7 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
       momentum: 0.99,
       optimizer: 'AdamW',
       schedule: 'poly-0.9',
+      precision: 'auto',
       oversampleForeground: 0.33,
       augmentation: {
         // nnU-Net's 0.2 is tuned for hundreds of thousands of iterations over full data sets; with a few
@@ -606,6 +624,8 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
         pScaling: SPATIAL_AUGMENTATION_P,
         scaling: [0.7, 1.4],
         pMirror: 0.5,
+        pElastic: 0,
+        elasticMagnitude: 0.03,
         intensity: 'nnU-Net default (batchgeneratorsv2)',
       },
       validationSlices,
@@ -613,6 +633,7 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
         enabled: options.semiSupervised ?? SEMI_SUPERVISED_BY_DEFAULT,
         ...SEMI_SUPERVISED_DEFAULTS,
       },
+      selfTraining: { enabled: false, at: [0.5], threshold: 0.8, share: 0.5, tta: true },
     },
     inference: { tileStep: 0.5, gaussianSigmaScale: 1 / 8, mirrorAxes: [0, 1] },
     fingerprint,

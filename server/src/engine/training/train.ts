@@ -175,9 +175,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     }
 
     // --- preprocessing (+ embedding) of the labelled slices, and of the unlabelled ones the trainer learns from
-    const unlabelled = plan.training.semiSupervised.enabled
-      ? unlabelledSlices(options.cases, plan.training.semiSupervised.maxUnlabelledSlices)
-      : [];
+    const unlabelled =
+      plan.training.semiSupervised.enabled || plan.training.selfTraining.enabled
+        ? unlabelledSlices(options.cases, plan.training.semiSupervised.maxUnlabelledSlices)
+        : [];
     const total = all.length + unlabelled.length;
     stage(onProgress, 'preprocessing', 0, total);
     if (embedder) stage(onProgress, 'embedding', 0, total);

@@ -1,0 +1,90 @@
+"""Self-training on the unlabelled slices: at set points of the budget the network segments every
+unlabelled slice of the training series once, and its confident pixels join training as pseudo-labels.
+
+Why rounds instead of a teacher in every iteration (semi_supervised.py): on a CPU budget the mean teacher's
+extra forward and doubled student batch halve the iterations (docs/benchmarks.md). A round costs one
+inference pass over the unlabelled slices (with mirror test-time augmentation, which makes the
+pseudo-labels better than any single pass), after which every iteration costs what a supervised one costs.
+
+Unlabelled pixels are never trained as background by default: a pixel carries a pseudo-label only where the
+network's averaged softmax reaches the threshold; everything else keeps the ignore value. Labelled slices
+are never pseudo-labelled (they are not in the unlabelled split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .augmentation import whole_slice_inputs
+from .data import Slice, index_classes
+
+
+@dataclass
+class SelfTrainingParams:
+    #: fractions of the budget at which the pseudo-labels are made (and remade)
+    at: tuple[float, ...] = (0.5,)
+    #: a pixel becomes a pseudo-label where the mean softmax of the mirrored passes reaches this
+    threshold: float = 0.8
+    #: share of each batch drawn from the pseudo-labelled slices once they exist
+    share: float = 0.5
+    #: mirror test-time augmentation over both axes while pseudo-labelling (4 passes)
+    tta: bool = True
+
+
+def params_from_plan(training_plan: dict) -> SelfTrainingParams | None:
+    """The plan's "selfTraining" block, or None when it is absent or disabled."""
+    st = training_plan.get("selfTraining")
+    if not st or not st.get("enabled"):
+        return None
+    p = SelfTrainingParams()
+    p.at = tuple(sorted(float(v) for v in st.get("at", p.at)))
+    p.threshold = float(st.get("threshold", p.threshold))
+    p.share = float(st.get("share", p.share))
+    p.tta = bool(st.get("tta", p.tta))
+    return p
+
+
+@torch.no_grad()
+def mean_softmax(net, image: torch.Tensor, emb: torch.Tensor | None, tta: bool) -> torch.Tensor:
+    """Softmax [1, C, H, W] of the network, averaged over the mirrored passes when `tta`."""
+    flips = [(), (2,), (3,), (2, 3)] if tta else [()]
+    total = None
+    for dims in flips:
+        x = image.flip(dims) if dims else image
+        e = emb.flip(dims) if (dims and emb is not None) else emb
+        prob = torch.softmax(net(x, e).float(), dim=1)
+        prob = prob.flip(dims) if dims else prob
+        total = prob if total is None else total + prob
+    return total / len(flips)
+
+
+@torch.no_grad()
+def pseudo_label_slices(net, slices: list[Slice], plan: dict, num_classes: int, ignore: int,
+                        params: SelfTrainingParams, device: torch.device) -> list[Slice]:
+    """One pseudo-labelled copy of each unlabelled slice: argmax where the mean softmax >= threshold, else
+    `ignore`. Slices with no confident pixel are left out."""
+    divisible = tuple(plan["network"]["divisibleBy"])
+    patch = tuple(plan["network"]["patchSize"])
+    emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
+    was_training, had_ds = net.training, net.deep_supervision
+    net.eval()
+    net.deep_supervision = False
+    out: list[Slice] = []
+    try:
+        for s in slices:
+            image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
+            prob = mean_softmax(net, image.to(device), emb.to(device) if emb is not None else None, params.tta)
+            h, w = s.image.shape
+            conf, label = prob[0, :, :h, :w].max(dim=0)
+            label[conf < params.threshold] = ignore
+            if bool((label == ignore).all()):
+                continue
+            pseudo = Slice(s.id, s.image, label.to(torch.uint8).cpu(), s.embedding)
+            index_classes(pseudo, num_classes)
+            out.append(pseudo)
+    finally:
+        net.deep_supervision = had_ds
+        net.train(was_training)
+    return out

@@ -528,7 +528,8 @@ def roofline_section(r: dict) -> list[str]:
         lines.append(f"| {c['name']} | {c['shape'][0]} x {c['shape'][1]} | {c['flops'] / 1e9:.2f} | "
                      f"{c['timing']['median']:.4f} | {c['gflops']:.1f} |")
     lines += ["", f"Limit: the fastest probe, {r['limit']['gflops']:.1f} GFLOP/s ({r['limit']['name']}).", "",
-              "| network run | seconds per input | GFLOP/s | fraction of the limit | CPU seconds per input |",
+              "| network run | seconds per input | GFLOP/s (of float32 work) | fraction of the float32 limit | "
+              "CPU seconds per input |",
               "| --- | --- | --- | --- | --- |"]
     names = {"fp32": "float32 (the engine's options: idle pool threads sleep)",
              "fp32_spinning": "float32, idle pool threads spin", "int8": "int8 (opt-in)"}

@@ -1,13 +1,15 @@
-"""int8 static quantization of the exported network (opt-in: plan.inference.int8), calibrated on training slices.
+"""int8 static quantization of the exported network (opt-in: plan.inference.int8), calibrated on training
+slices.
 
-onnxruntime's quantize_static, QDQ format: int8 weights per output channel, uint8 activations whose ranges are
-the min/max seen while the float network runs on whole training slices, fed exactly as Node feeds them at
-inference (whole_slice_inputs). Only convolutions are quantized, and not all: instance normalization, LeakyReLU
-and the concatenations stay float (cheap, and the normalization is what keeps int8 activations in range), and
-so do the first convolution (one input channel: nothing to gain) and the segmentation head (its outputs are
-the logits whose argmax is the label). Node runs
-the file with `nnsam predict --precision int8`; it stays opt-in until it meets the rule in docs/engine.md
-(ACDC validation Dice within 0.005 of float32, under 0.5 % of voxel labels changed).
+onnxruntime's quantize_static, QDQ format: int8 weights per output channel, uint8 activations whose ranges
+are the min/max seen while the float network runs on whole training slices, fed exactly as Node feeds them
+at inference (whole_slice_inputs). Only convolutions are quantized, and not all: instance normalization,
+LeakyReLU and the concatenations stay float (cheap, and the normalization is what keeps int8 activations in
+range), and so do the first convolution (one input channel: nothing to gain) and the segmentation head (its
+outputs are the logits whose argmax is the label). Node runs the file with `nnsam predict --precision int8`;
+it stays opt-in until it meets the rule in docs/engine.md (ACDC validation Dice within 0.005 of float32,
+under 0.5 % of voxel labels changed). MinMax calibration: percentile and entropy calibrators of onnxruntime
+stack the collected tensors and fail on slices of different sizes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ MAX_CALIBRATION_SLICES = 16
 
 
 def calibration_feeds(slices: list[Slice], plan: dict[str, Any]) -> list[dict[str, np.ndarray]]:
-    """Whole slices as Node feeds them at inference (padded at the end to the divisibility, at least the patch)."""
+    """Whole slices as Node feeds them at inference (padded at the end to the divisibility, at least the
+    patch)."""
     network = plan["network"]
     emb = plan.get("embedding")
     stride = tuple(stage_strides(network)[int(emb["stage"])]) if emb else None
@@ -42,7 +45,7 @@ def calibration_feeds(slices: list[Slice], plan: dict[str, Any]) -> list[dict[st
 
 
 def calibration_slices(ds: Dataset) -> list[Slice]:
-    """Training slices first (labelled), then unlabelled ones, evenly spaced, MAX_CALIBRATION_SLICES at most."""
+    """Training slices (labelled), then unlabelled ones; MAX_CALIBRATION_SLICES at most, evenly spaced."""
     pool = ds.train + ds.unlabelled
     if len(pool) <= MAX_CALIBRATION_SLICES:
         return pool
@@ -65,7 +68,8 @@ def quantize_network(fp32_path: str, out_path: str, feeds: list[dict[str, np.nda
     import onnx
 
     graph = onnx.load(fp32_path).graph
-    kept_float = [n.name for n in graph.node if n.op_type == "Conv" and ("image" in n.input or "logits" in n.output)]
+    kept_float = [n.name for n in graph.node
+                  if n.op_type == "Conv" and ("image" in n.input or "logits" in n.output)]
     tmp = out_path + ".tmp"
     quantize_static(fp32_path, tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,

@@ -14,7 +14,7 @@
 import type { Box } from './body.js';
 import { canvasShape, tileStarts, type Shape2 } from './sliding-window.js';
 
-/** Pixels of one onnxruntime run by default: four 512 x 512 slices (about 1.5 GiB at the CPU plan's width). */
+/** Pixels of one onnxruntime run by default: four 512 x 512 slices (a 650 MiB process at the CPU plan's width). */
 export const DEFAULT_MAX_PIXELS = 1 << 20;
 /** Body box margin, preprocessed pixels: keeps the canvas edge's zero padding away from the body. */
 export const CROP_MARGIN = 16;

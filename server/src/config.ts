@@ -62,6 +62,8 @@ export const ServerConfig = z.object({
     tta: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Pixels of one onnxruntime run at most (inference/layout.ts); larger slices use the sliding window */
     maxPixels: int(4096, 2 ** 30).optional(),
+    /** Each slice as one input where it fits (false: always nnU-Net's sliding window, as the network trained) */
+    wholeSlice: bool.default(true),
   }),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -117,6 +119,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       threads: env.NNSAM_THREADS,
       tta: env.NNSAM_TTA,
       maxPixels: env.NNSAM_MAX_PIXELS,
+      wholeSlice: env.NNSAM_WHOLE_SLICE,
     },
   };
   const parsed = ServerConfig.safeParse(raw);

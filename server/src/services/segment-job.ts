@@ -28,6 +28,7 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
   const labels = await predictVolume(model, series.volume, {
     tta: payload.tta ?? ttaFromSetting(env.config.engine.tta),
     ...(env.config.engine.maxPixels ? { maxPixels: env.config.engine.maxPixels } : {}),
+    wholeSlice: env.config.engine.wholeSlice,
     onRun: (r) => (run = r),
     onProgress: engineProgress(ctx),
     signal: ctx.signal,

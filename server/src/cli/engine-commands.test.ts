@@ -204,44 +204,31 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(missing.stderr).toMatch(/Model file .*nope.*model.json is missing/);
 
     // the inference options: a precision the model lacks, one that does not exist, the other flags accepted
-    const int8 = await nnsam(
-      'predict',
-      '--model',
-      model,
-      '--out',
-      out,
-      join(tmp, 'new.nii.gz'),
-      '--precision',
-      'int8',
-    );
+    const predict = (dest: string, ...options: string[]) =>
+      nnsam(
+        'predict',
+        '--model',
+        model,
+        '--out',
+        dest,
+        join(tmp, 'new.nii.gz'),
+        '--threads',
+        '1',
+        ...options,
+      );
+    const int8 = await predict(out, '--precision', 'int8');
     expect(int8.code).toBe(1);
     expect(int8.stderr).toMatch(/has no int8 network/);
-    const fp16 = await nnsam(
-      'predict',
-      '--model',
-      model,
-      '--out',
-      out,
-      join(tmp, 'new.nii.gz'),
-      '--precision',
-      'fp16',
-    );
+    const fp16 = await predict(out, '--precision', 'fp16');
     expect(fp16.code).not.toBe(0);
     expect(fp16.stderr).toMatch(/"fp16" is not fp32 or int8/);
-    const legacy = await nnsam(
-      'predict',
-      '--model',
-      model,
-      '--out',
+    const legacy = await predict(
       join(tmp, 'pred-legacy'),
-      join(tmp, 'new.nii.gz'),
       '--tta',
       '--no-whole-slice',
       '--no-crop',
       '--max-pixels',
       '65536',
-      '--threads',
-      '1',
     );
     expect(legacy.code, legacy.stderr).toBe(0);
     expect((await readNifti(join(tmp, 'pred-legacy', 'new.nii.gz'))).geometry.dims).toEqual(

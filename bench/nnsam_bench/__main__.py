@@ -11,6 +11,10 @@ Targets:
   embedding   per training batch: warping cached SAM embeddings vs embedding augmented patches online;
               the engine's embedding cache cold vs warm, bytes per slice
   e2e         300-slice 512x512 synthetic CT in a private Orthanc: DICOMweb fetch to SEG stored, per stage
+  roofline    onnxruntime-node's convolution throughput here against the e2e model's whole-slice run (FLOPs
+              counted from its plan): the fraction of the limit inference reaches
+  variants    one model's ACDC validation Dice predicted several ways: test-time augmentation, whole slice
+              vs sliding window, cropping, int8 (and the precision rule), the engine before issue 16
   report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
   summary     print one plain-text table of a results folder (--results, default this machine's)
   all         everything above, then report
@@ -26,9 +30,11 @@ import shlex
 import sys
 from pathlib import Path
 
-TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "embedding", "e2e", "report", "summary",
-           "all")
+TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "embedding", "e2e", "roofline",
+           "variants", "report", "summary", "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
+#: the variants target's predictions (nnsam_bench/variants.py; kept here so --help needs no imports)
+VARIANT_NAMES = ("cpu", "tta", "tiles", "nocrop", "int8", "legacy")
 
 
 def ints(text: str) -> tuple[int, ...]:
@@ -62,13 +68,27 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--e2e-slices", type=int, default=300, help="slices of the e2e series")
     p.add_argument("--e2e-iterations", type=int, default=20, help="training iterations of the e2e model")
     p.add_argument("--e2e-encoder", action="store_true", help="e2e with the MobileSAM encoder (else --encoder none)")
-    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
-                   help="mirror test-time augmentation in e2e (the server's default: on)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="mirror test-time augmentation in e2e (default: the server's, per device: off on CPU)")
+    p.add_argument("--whole-slice", action=argparse.BooleanOptionalAction, default=None,
+                   help="e2e: each slice as one network input where it fits (default, the server's) or always "
+                        "nnU-Net's sliding window (--no-whole-slice)")
+    p.add_argument("--crop", action=argparse.BooleanOptionalAction, default=None,
+                   help="e2e: skip what lies outside the body (default, the server's) or not (--no-crop)")
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                   help="e2e: the network's float32 export or its int8 quantization (opt-in)")
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")
     p.add_argument("--train-args", default="", help="extra `nnsam train` flags for the nnsam-none arm (ablations)")
     p.add_argument("--variant", default="", help="name of the ablation given by --train-args (part of the arm name)")
+    p.add_argument("--predict-args", default="--tta",
+                   help="`nnsam predict` flags of the nnsam arms (default --tta: mirrored, as nnU-Net predicts; "
+                        "'--no-tta' with --variant notta measures without)")
+    p.add_argument("--model", type=Path, help="variants: the model folder to predict with (default: train nnsam-none "
+                                              "for the first --sizes / --seeds / --budget)")
+    p.add_argument("--variants", default=",".join(VARIANT_NAMES),
+                   help=f"variants: which predictions, of {','.join(VARIANT_NAMES)}")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.budget, args.long_budget = (4,), (0,), (1.0,), ()
@@ -91,7 +111,8 @@ def make_arms(names: list[str], args: argparse.Namespace, log=print) -> list:
         if name == "nnunetv2":
             arms.append(NnUNetArm())
         elif name == "nnsam-none":
-            arms.append(NnsamArm("none", train_args=tuple(shlex.split(args.train_args)), variant=args.variant))
+            arms.append(NnsamArm("none", train_args=tuple(shlex.split(args.train_args)), variant=args.variant,
+                                 predict_args=tuple(shlex.split(args.predict_args))))
         else:
             from .encoders import choose_encoder
 
@@ -100,7 +121,9 @@ def make_arms(names: list[str], args: argparse.Namespace, log=print) -> list:
             except (OSError, RuntimeError) as e:
                 log(f"[bench] nnsam-mobilesam left out: no encoder ({e})")
                 continue
-            arms.append(NnsamArm(str(enc.onnx), enc.label))
+            # named apart only when its predictions differ from the default's
+            arms.append(NnsamArm(str(enc.onnx), enc.label, predict_args=tuple(shlex.split(args.predict_args)),
+                                 variant=args.variant if args.predict_args != "--tta" else ""))
     return arms
 
 
@@ -123,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "npm run bench -- " + " ".join(shlex.quote(a) for a in argv)
     results = args.results or (work_dir("quick-results") if args.quick else RESULTS_DIR / machine_label())
-    targets = (["accuracy", "encoder", "inference", "training", "embedding", "e2e"] if args.target == "all"
+    targets = (["accuracy", "encoder", "inference", "training", "embedding", "e2e", "roofline"] if args.target == "all"
                else [args.target])
     status = 0
     for target in targets:
@@ -203,24 +226,53 @@ def main(argv: list[str] | None = None) -> int:
                       f"{c['warm_seconds_per_slice']['median'] * 1000:.1f} ms/slice, {c['bytes_per_slice'] / 2**20:.2f} "
                       "MiB/slice")
         elif target == "e2e":
-            from .speed import e2e_speed
+            from .speed import e2e_speed, e2e_variant
 
             encoder = "none"
             if args.e2e_encoder:
                 from .encoders import choose_encoder
 
                 encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
-            r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, tta=args.tta,
-                          encoder=encoder, iterations=args.e2e_iterations)
+            inference = {"tta": args.tta, "whole_slice": args.whole_slice, "crop": args.crop,
+                         "precision": args.precision}
+            r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, encoder=encoder,
+                          iterations=args.e2e_iterations, **inference)
             r.update(load_average=load_before, load_average_after=load_average(), command=command)
-            # one file per variant: e2e.json is the default (no encoder, mirror TTA on, 300 x 512²)
-            variant = ("-sam" if args.e2e_encoder else "") + ("" if args.tta else "-notta")
+            # one file per variant: e2e.json is the server's defaults (no encoder), 300 x 512²
+            variant = ("-sam" if args.e2e_encoder else "") + e2e_variant(**inference)
             if (args.e2e_size, args.e2e_slices) != (512, 300):
                 variant += f"-{args.e2e_slices}x{args.e2e_size}"
             write(results, f"e2e{variant}.json", r)
             stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stagesMedian"].items())
             print(f"  e2e: {r['secondsMedian']:.1f} s ({stages}"
                   + f"), peak RSS {r['peakRssMiB']:.0f} MiB")
+        elif target == "roofline":
+            from .speed import roofline_speed
+
+            encoder = "none"
+            if args.e2e_encoder:
+                from .encoders import choose_encoder
+
+                encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
+            r = roofline_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices,
+                               encoder=encoder, iterations=args.e2e_iterations)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            write(results, "roofline" + ("-sam" if args.e2e_encoder else "") + ".json", r)
+            for name, n in r["network"].items():
+                print(f"  network {name}: {n['timing']['median']:.3f} s per {r['input'][0]} x {r['input'][1]} input, "
+                      f"{n['gflops']:.1f} GFLOP/s = {100 * n['fractionOfLimit']:.0f} % of {r['limit']['gflops']:.1f}")
+        elif target == "variants":
+            from .variants import run_variants
+
+            r = run_variants(args.model, args.variants.split(","), args.threads, args.sizes[0], args.seeds[0],
+                             args.budget[0], val_cases=args.val_cases)
+            r.update(load_average=load_before, load_average_after=load_average(), command=command)
+            write(results, f"variants/{r['model']['label']}.json", r)
+            for c in r["comparisons"]:
+                d = c["diceDelta"].get("mean")
+                print(f"  {c['what']}: mean Dice {'–' if d is None else f'{d:+.4f}'}, "
+                      f"{100 * c['changedVoxels']:.2f} % of voxels changed"
+                      + (f", rule {'met' if c['meetsRule'] else 'NOT met'}" if "meetsRule" in c else ""))
     if args.target == "summary":
         from .report import text_summary
 

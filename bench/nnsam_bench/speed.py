@@ -596,14 +596,31 @@ E2E_STAGES = ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", 
 E2E_SCRIPT = BENCH_DIR / "dist" / "e2e.js"
 
 
-def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool = False,
-              encoder: str = "none", iterations: int = 20) -> dict:
-    """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there)."""
+def _on_off(value: bool | None) -> str:
+    return "auto" if value is None else "on" if value else "off"
+
+
+def e2e_variant(tta: bool | None = None, whole_slice: bool | None = None, crop: bool | None = None,
+                precision: str = "fp32") -> str:
+    """Result-name suffix of the inference options that differ from the server's defaults."""
+    return ({None: "", True: "-tta", False: "-notta"}[tta] + ("-tiles" if whole_slice is False else "")
+            + ("-nocrop" if crop is False else "") + ("-int8" if precision == "int8" else ""))
+
+
+def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool | None = None,
+              encoder: str = "none", iterations: int = 20, whole_slice: bool | None = None, crop: bool | None = None,
+              precision: str = "fp32") -> dict:
+    """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there).
+    Inference options left None are the server's defaults (test-time augmentation per device)."""
     if not E2E_SCRIPT.is_file():
         raise FileNotFoundError(f"{E2E_SCRIPT} is missing: build it with `npx tsc -p bench`")
     cmd = ["node", str(E2E_SCRIPT), "run", "--work", str(work_dir("e2e")), "--size", str(size), "--slices",
-           str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", "on" if tta else "off", "--encoder",
-           encoder, "--iterations", str(iterations)]
+           str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", _on_off(tta), "--precision",
+           precision, "--encoder", encoder, "--iterations", str(iterations)]
+    if whole_slice is not None:
+        cmd += ["--whole-slice", _on_off(whole_slice)]
+    if crop is not None:
+        cmd += ["--crop", _on_off(crop)]
     r = _run_json(cmd, threads)
     r["stagesMedian"] = {k: statistics.median(run["stages"][k] for run in r["runs"]) for k in E2E_STAGES}
     r["secondsMedian"] = statistics.median(run["seconds"] for run in r["runs"])
@@ -616,6 +633,29 @@ def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, t
         "machine": machine_info(),
         "threads": threads,
         "stages": list(E2E_STAGES),
+        **r,
+    }
+
+
+ROOFLINE_SCRIPT = BENCH_DIR / "dist" / "roofline.js"
+
+
+def roofline_speed(threads: int, runs: int = 3, size: int = 512, slices: int = 300, encoder: str = "none",
+                   iterations: int = 20) -> dict:
+    """bench/dist/roofline.js on the e2e benchmark's model (trained first when the e2e target has not)."""
+    for script in (E2E_SCRIPT, ROOFLINE_SCRIPT):
+        if not script.is_file():
+            raise FileNotFoundError(f"{script} is missing: build it with `npx tsc -p bench`")
+    model = _run_json(["node", str(E2E_SCRIPT), "model", "--work", str(work_dir("e2e")), "--size", str(size),
+                       "--slices", str(slices), "--encoder", encoder, "--iterations", str(iterations), "--threads",
+                       str(threads)], threads)
+    r = _run_json(["node", str(ROOFLINE_SCRIPT), "run", "--model", model["dir"], "--size", str(size), "--threads",
+                   str(threads), "--runs", str(runs)], threads)
+    return {
+        "kind": "roofline",
+        "date": now_iso(),
+        "machine": machine_info(),
+        "model": {"dir": Path(model["dir"]).name, "encoder": encoder, "iterations": iterations},
         **r,
     }
 

@@ -4,10 +4,15 @@
  * volume build, preprocess, embed, infer, postprocess, SEG write, STOW-RS; peak RSS of the process.
  *
  *   node bench/dist/e2e.js run --work DIR [--size 512] [--slices 300] [--runs 1] [--threads 2]
- *     [--tta on|off] [--encoder none|ENC.onnx] [--iterations 20]
+ *     [--tta auto|on|off] [--whole-slice on|off] [--crop on|off] [--precision fp32|int8]
+ *     [--encoder none|ENC.onnx] [--iterations 20]
+ *   node bench/dist/e2e.js model --work DIR [--size 512] [--slices 300] [--encoder ...] [--iterations 20]
+ *     (only the model: prints its folder; the roofline benchmark times its network)
  *
- * The model is trained by the engine (trainModel) on 3 labelled slices of the same series, as a user who
- * painted them would; it is kept in DIR and reused while the options are the same. Each timed run is a
+ * Inference options default to the server's (tta auto: per device). The model is trained by the engine
+ * (trainModel) on 3 labelled slices of the same series, as a user who painted them would, with its int8
+ * network (so both precisions run the same weights); it is kept in DIR and reused while the options are the
+ * same. Each timed run is a
  * fresh Node process (`segment` subcommand) so its peak RSS is the segment path's alone. The functions are
  * the ones the segment job calls: loadSeriesFromDicomweb (fetch = the time inside the client's
  * retrieveSeries, decode = the rest), predictVolume with its `timings` hook, writeSeg, storeInstances.
@@ -28,6 +33,8 @@ import {
   loadModel,
   loadSeriesFromDicomweb,
   predictVolume,
+  type InferenceRun,
+  type PredictOptions,
   startOrthanc,
   trainModel,
   writeSeg,
@@ -61,7 +68,12 @@ export interface SegmentRun {
   peakRssMiB: number;
   /** user + system CPU seconds of the whole process over the run (all threads; less disturbed by other jobs) */
   cpuSeconds: number;
+  /** how the network ran: layout, resolved test-time augmentation, precision, slices skipped */
+  inference: InferenceRun | null;
 }
+
+/** The inference options the benchmark varies (the rest are the segment job's). */
+export type E2eInference = Pick<PredictOptions, 'tta' | 'wholeSlice' | 'crop' | 'precision'>;
 
 /** A DicomwebClient that adds the seconds spent in WADO-RS series retrieval to `fetchSeconds`. */
 class TimedClient extends DicomwebClient {
@@ -86,7 +98,7 @@ export async function segmentOnce(options: {
   study: string;
   series: string;
   model: string;
-  tta: boolean;
+  inference: E2eInference;
   threads?: number;
 }): Promise<{ run: SegmentRun; labels: Volume<Uint8Array> }> {
   const started = performance.now();
@@ -100,16 +112,19 @@ export async function segmentOnce(options: {
   const cacheDir = await mkdtemp(join(tmpdir(), 'nnsam-bench-e2e-cache-'));
   const timings = emptyPredictTimings();
   let labels: Volume<Uint8Array>;
+  const told: InferenceRun[] = [];
   try {
     labels = await predictVolume(model, series.volume, {
-      tta: options.tta,
+      ...options.inference,
       cache: new EmbeddingCache(cacheDir),
       timings,
+      onRun: (r) => told.push(r),
     });
   } finally {
     await model.close();
     await rm(cacheDir, { recursive: true, force: true });
   }
+  const inference = told[0] ?? null;
   t = performance.now();
   const seg = writeSeg(
     labels,
@@ -118,7 +133,7 @@ export async function segmentOnce(options: {
     {
       name: 'nnSAM',
       version: 'benchmark',
-      parameters: `test-time augmentation ${options.tta ? 'on' : 'off'}`,
+      parameters: `test-time augmentation ${inference?.tta ? 'on' : 'off'}`,
     },
     { seriesDescription: 'nnSAM benchmark' },
   );
@@ -145,6 +160,7 @@ export async function segmentOnce(options: {
     bytesFetched: client.bytes,
     peakRssMiB: peakRssMiB(),
     cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpuStarted)),
+    inference,
   };
   return { run, labels };
 }
@@ -182,44 +198,93 @@ function paintedSlices(ct: CtSeries): number[] {
 
 const exec = promisify(execFile);
 
+interface ModelOptions {
+  work: string;
+  size: number;
+  slices: number;
+  encoder: string;
+  iterations: number;
+  threads?: number;
+}
+
+/** The benchmark's model for a series (trained once per options, with its int8 network). */
+async function e2eModel(
+  ct: CtSeries,
+  o: ModelOptions,
+): Promise<{ dir: string; labelled: number[]; trainSeconds: number | null }> {
+  const labelled = paintedSlices(ct);
+  const dir = join(
+    o.work,
+    `model-${o.size}x${o.slices}-${o.encoder === 'none' ? 'none' : 'sam'}-it${o.iterations}-int8`,
+  );
+  if (existsSync(join(dir, 'model.json'))) return { dir, labelled, trainSeconds: null };
+  const t = performance.now();
+  await trainModel({
+    cases: [{ image: ct.image, labels: ct.labels, labelledSlices: labelled, name: 'synthetic-ct' }],
+    classes: CT_CLASSES,
+    outDir: dir,
+    encoder: o.encoder,
+    maxIterations: o.iterations,
+    seed: 0,
+    modality: 'CT',
+    device: 'cpu',
+    threads: o.threads,
+    validationSlices: 0,
+    planOverrides: [{ path: 'inference.int8', value: true }],
+    overwrite: true,
+  });
+  return { dir, labelled, trainSeconds: (performance.now() - t) / 1000 };
+}
+
+function modelOptions(values: Record<string, string | undefined>): ModelOptions {
+  return {
+    work: values.work!,
+    size: Number(values.size ?? 512),
+    slices: Number(values.slices ?? 300),
+    encoder: values.encoder ?? 'none',
+    iterations: Number(values.iterations ?? 20),
+    threads: values.threads ? Number(values.threads) : undefined,
+  };
+}
+
+/** --tta auto|on|off, --whole-slice on|off, --crop on|off, --precision fp32|int8 (defaults: the server's). */
+function inferenceOptions(values: Record<string, string | undefined>): E2eInference {
+  const onOff = (name: string, allowAuto = false): boolean | undefined => {
+    const v = values[name];
+    if (v === undefined || (allowAuto && v === 'auto')) return undefined;
+    if (v !== 'on' && v !== 'off')
+      throw new Error(`--${name} must be ${allowAuto ? 'auto, ' : ''}on or off, got ${v}`);
+    return v === 'on';
+  };
+  const precision = values.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'int8')
+    throw new Error(`--precision must be fp32 or int8, got ${precision}`);
+  return { tta: onOff('tta', true), wholeSlice: onOff('whole-slice'), crop: onOff('crop'), precision };
+}
+
+/** The same options as command-line arguments for the timed child. */
+function inferenceArgs(o: E2eInference): string[] {
+  const onOff = (v: boolean | undefined) => (v === undefined ? 'auto' : v ? 'on' : 'off');
+  const args = ['--tta', onOff(o.tta), '--precision', o.precision ?? 'fp32'];
+  if (o.wholeSlice !== undefined) args.push('--whole-slice', onOff(o.wholeSlice));
+  if (o.crop !== undefined) args.push('--crop', onOff(o.crop));
+  return args;
+}
+
 async function runAll(values: Record<string, string | undefined>): Promise<void> {
-  const work = values.work!;
-  const size = Number(values.size ?? 512);
-  const slices = Number(values.slices ?? 300);
+  const o = modelOptions(values);
+  const { work, size, slices, encoder, iterations, threads } = o;
   const runs = Number(values.runs ?? 1);
-  const threads = values.threads ? Number(values.threads) : undefined;
-  const encoder = values.encoder ?? 'none';
-  const iterations = Number(values.iterations ?? 20);
-  const tta = (values.tta ?? 'off') === 'on';
+  const inference = inferenceOptions(values);
   await mkdir(work, { recursive: true });
 
-  let t = performance.now();
+  const t0 = performance.now();
   const ct = makeCtSeries({ size, slices });
-  const generateSeconds = (performance.now() - t) / 1000;
-  const labelled = paintedSlices(ct);
-
-  const modelDir = join(
-    work,
-    `model-${size}x${slices}-${encoder === 'none' ? 'none' : 'sam'}-it${iterations}`,
-  );
-  let trainSeconds: number | null = null;
-  if (!existsSync(join(modelDir, 'model.json'))) {
-    t = performance.now();
-    await trainModel({
-      cases: [{ image: ct.image, labels: ct.labels, labelledSlices: labelled, name: 'synthetic-ct' }],
-      classes: CT_CLASSES,
-      outDir: modelDir,
-      encoder,
-      maxIterations: iterations,
-      seed: 0,
-      modality: 'CT',
-      device: 'cpu',
-      threads,
-      validationSlices: 0,
-      overwrite: true,
-    });
-    trainSeconds = (performance.now() - t) / 1000;
-  }
+  const generateSeconds = (performance.now() - t0) / 1000;
+  const model = await e2eModel(ct, o);
+  const { labelled, trainSeconds } = model;
+  const modelDir = model.dir;
+  let t: number;
 
   const orthancDir = await mkdtemp(join(tmpdir(), 'nnsam-bench-orthanc-'));
   const orthanc = await startOrthanc({ dir: orthancDir });
@@ -250,8 +315,7 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
         ct.seriesInstanceUID,
         '--model',
         modelDir,
-        '--tta',
-        tta ? 'on' : 'off',
+        ...inferenceArgs(inference),
         '--labels-out',
         labelsOut,
       ];
@@ -272,7 +336,9 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       generateSeconds,
       storeSeconds,
       model: { dir: modelDir, encoder, iterations, labelledSlices: labelled, trainSeconds },
-      tta,
+      // as run: the first run's resolved setting (the option, when given, is in `options`)
+      tta: results[0]?.inference?.tta ?? null,
+      options: { ...inference, tta: inference.tta ?? 'auto' },
       threads: threads ?? null,
       runs: results,
       dice,
@@ -294,6 +360,9 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       threads: { type: 'string' },
       tta: { type: 'string' },
+      'whole-slice': { type: 'string' },
+      crop: { type: 'string' },
+      precision: { type: 'string' },
       encoder: { type: 'string' },
       iterations: { type: 'string' },
       dicomweb: { type: 'string' },
@@ -304,10 +373,14 @@ async function main(): Promise<void> {
     },
   });
   const command = positionals[0];
-  if (values.tta && values.tta !== 'on' && values.tta !== 'off') {
-    throw new Error(`--tta must be on or off, got ${values.tta}`);
-  }
   if (command === 'run' && values.work) return runAll(values);
+  if (command === 'model' && values.work) {
+    const o = modelOptions(values);
+    await mkdir(o.work, { recursive: true });
+    const model = await e2eModel(makeCtSeries({ size: o.size, slices: o.slices }), o);
+    process.stdout.write(`${JSON.stringify(model)}\n`);
+    return;
+  }
   if (command === 'segment' && values.dicomweb && values.study && values.series && values.model) {
     // what the timed child does: the segment path, then its labels for the Dice check (not timed)
     const { run, labels } = await segmentOnce({
@@ -315,7 +388,7 @@ async function main(): Promise<void> {
       study: values.study,
       series: values.series,
       model: values.model,
-      tta: values.tta === 'on',
+      inference: inferenceOptions(values),
       threads: values.threads ? Number(values.threads) : undefined,
     });
     if (values['labels-out']) await writeFile(values['labels-out'], labels.data);
@@ -323,8 +396,10 @@ async function main(): Promise<void> {
     return;
   }
   throw new Error(
-    'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta on|off] [--encoder none|FILE.onnx]\n' +
-      '       e2e segment --dicomweb URL --study UID --series UID --model DIR [--tta on|off]',
+    'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta auto|on|off] [--whole-slice on|off]\n' +
+      '         [--crop on|off] [--precision fp32|int8] [--encoder none|FILE.onnx] [--iterations 20]\n' +
+      '       e2e model --work DIR [--size 512] [--slices 300] [--encoder none|FILE.onnx] [--iterations 20]\n' +
+      '       e2e segment --dicomweb URL --study UID --series UID --model DIR [inference options of run]',
   );
 }
 

@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 
 import * as ort from 'onnxruntime-node';
 
+import { sessionOptions } from '@nnsam/server';
+
 export interface OrtNodeTiming {
   runtime: 'onnxruntime-node';
   version: string;
@@ -67,11 +69,10 @@ export async function timeOrtNode(options: {
     }
   }
   let started = performance.now();
-  const session = await ort.InferenceSession.create(options.model, {
-    intraOpNumThreads: options.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
+  const session = await ort.InferenceSession.create(
+    options.model,
+    sessionOptions({ threads: options.threads }),
+  );
   const createSeconds = (performance.now() - started) / 1000;
   try {
     if (options.inputs.length !== session.inputNames.length) {

@@ -124,3 +124,60 @@ def test_e2e_table_and_plot(tmp_path, results):
     assert "Peak RSS of the segment process (VmHWM): 900 MiB" in text
     assert (images / "bench-cpu-2c-notta-100x512-e2e-stages.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "e2e 100 x 512² (none)" in text_summary(results / "cpu-2c")
+
+
+def test_e2e_names_its_inference_options_and_layout(tmp_path, results):
+    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
+    inference = {"region": [64, 0, 448, 512], "keep": [80, 20, 430, 490], "canvas": [384, 512], "tile": [384, 512],
+                 "starts": [[0, 0]], "wholeSlice": True, "batch": 5, "device": "cpu", "precision": "fp32", "tta": False,
+                 "inputsPerSlice": 1, "slicesRun": 290, "slicesSkipped": 10}
+    run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
+           "instancesFetched": 300, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0, "inference": inference}
+    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+           "series": {"size": 512, "slices": 300, "bytes": 50 * 2**20, "modality": "CT",
+                      "transferSyntax": "Explicit VR Little Endian"},
+           "model": {"dir": "m", "encoder": "none", "iterations": 20, "labelledSlices": [1], "trainSeconds": None},
+           "tta": False, "options": {"tta": "auto", "crop": False, "precision": "int8"}, "runs": [run],
+           "dice": {"Liver": 0.9}, "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+    (results / "cpu-2c" / "e2e-nocrop-int8.json").write_text(json.dumps(e2e))
+    images = tmp_path / "images"
+    text = render(results, images, tmp_path)
+    assert ("Network: each slice whole as one 384 x 512 input, 5 per run; region rows 64–448, columns 0–512 of the "
+            "preprocessed slice; 290 slices run, 10 without body skipped; fp32") in text
+    assert (images / "bench-cpu-2c-nocrop-int8-e2e-stages.png").is_file()
+
+
+def test_roofline_and_variants_sections(tmp_path, results):
+    from nnsam_bench.report import text_summary
+
+    timing = {"seconds": [0.2, 0.3], "median": 0.25, "cpuSeconds": 0.5}
+    roofline = {"kind": "roofline", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+                "version": "1.30.0", "runs": 2, "model": {"dir": "model-512x300-none-it20-int8"},
+                "plan": {"features": [16, 32]}, "slice": [512, 512], "input": [512, 512], "flops": 50e9,
+                "convs": [{"name": "large", "shape": [256, 256], "flops": 4.8e9, "timing": timing, "gflops": 100.0}],
+                "limit": {"name": "large", "gflops": 100.0},
+                "network": {"fp32": {"timing": timing, "gflops": 50.0, "fractionOfLimit": 0.5},
+                            "int8": {"timing": timing, "gflops": 70.0, "fractionOfLimit": 0.7}}}
+    (results / "cpu-2c" / "roofline.json").write_text(json.dumps(roofline))
+    dice = {k: {"dice": {"mean": v}} for k, v in (("mean", 0.8), ("RV", 0.7), ("MYO", 0.8), ("LV", 0.9))}
+    variants = {"kind": "variants", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+                "val_cases": 20, "model": {"dir": "m", "label": "m", "trainedHere": True, "slices": 20, "seed": 0,
+                                           "budget_minutes": 10.0},
+                "variants": {"cpu": {"what": "the CPU default", "flags": ["--no-tta"], "status": "ok",
+                                     "seconds": 60.0, "summary": dice},
+                             "int8": {"what": "int8", "flags": ["--no-tta", "--precision", "int8"],
+                                      "status": "failed", "message": "x"}},
+                "comparisons": [{"what": "int8 against float32", "variant": "int8", "reference": "cpu",
+                                 "diceDelta": {"mean": -0.001, "RV": None}, "changedVoxels": 0.002,
+                                 "secondsRatio": 0.8, "meetsRule": True}],
+                "rule": {"dice": 0.005, "voxels": 0.005}}
+    (results / "cpu-2c" / "variants").mkdir()
+    (results / "cpu-2c" / "variants" / "m.json").write_text(json.dumps(variants))
+    text = render(results, tmp_path / "images", tmp_path)
+    assert "| int8 (opt-in) | 0.250 | 70.0 | 70 % | 0.500 |" in text
+    assert "Limit: the fastest probe, 100.0 GFLOP/s (large)." in text
+    assert "| cpu: the CPU default | `--no-tta` | 0.800 | 0.700 | 0.800 | 0.900 | 60 |" in text
+    assert "| int8 against float32 (int8 vs cpu) (rule met) | -0.0010 | – | – | – | 0.20 % | 0.80 |" in text
+    summary = text_summary(results / "cpu-2c")
+    assert "roofline network fp32" in summary and "50 % of 100.0 GFLOP/s" in summary
+    assert "variants int8 vs cpu" in summary

@@ -12,7 +12,8 @@ describe('resolveConfig', () => {
       apiBaseUrl: '/api',
       useOhifUserToken: true,
       training: { minutes: 5, encoder: 'auto' },
-      segmentation: { tta: true },
+      // test-time augmentation left to the server (per device)
+      segmentation: {},
     });
   });
 

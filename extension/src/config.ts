@@ -26,7 +26,8 @@ export interface NnsamViewerConfig {
   /** send the OHIF user's access token (userAuthenticationService) when no token or hook is set */
   useOhifUserToken: boolean;
   training: TrainingDefaults;
-  segmentation: { tta: boolean };
+  /** tta absent: the server decides (its NNSAM_TTA, else per device: mirrored on GPU, not on CPU) */
+  segmentation: { tta?: boolean };
 }
 
 type Source = Record<string, unknown> | undefined;
@@ -87,9 +88,9 @@ function trainingDefaults(raw: unknown): TrainingDefaults {
   return { minutes, encoder, ...(maxIterations ? { maxIterations: maxIterations as number } : {}) };
 }
 
-function segmentationDefaults(raw: unknown): { tta: boolean } {
-  if (raw === undefined) return { tta: true };
-  const tta = (raw as Record<string, unknown> | null)?.tta ?? true;
+function segmentationDefaults(raw: unknown): { tta?: boolean } {
+  const tta = (raw as Record<string, unknown> | null | undefined)?.tta;
+  if (tta === undefined) return {};
   if (typeof tta !== 'boolean') {
     throw new TypeError(`nnSAM extension: segmentation.tta must be true or false, got ${describe(tta)}`);
   }

@@ -58,6 +58,12 @@ export const ServerConfig = z.object({
   engine: z.object({
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     threads: int(1, 1024).optional(),
+    /** Mirror test-time augmentation of segment jobs that do not ask: auto = the plan's, else the device's */
+    tta: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** Pixels of one onnxruntime run at most (inference/layout.ts); larger slices use the sliding window */
+    maxPixels: int(4096, 2 ** 30).optional(),
+    /** Each slice as one input where it fits (false: always nnU-Net's sliding window, as the network trained) */
+    wholeSlice: bool.default(true),
   }),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -108,7 +114,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       segmentWorkers: env.NNSAM_SEGMENT_WORKERS,
     },
     limits: { bodyBytes: env.NNSAM_MAX_BODY_BYTES, jobsPerMinute: env.NNSAM_JOBS_PER_MINUTE },
-    engine: { device: env.NNSAM_DEVICE, threads: env.NNSAM_THREADS },
+    engine: {
+      device: env.NNSAM_DEVICE,
+      threads: env.NNSAM_THREADS,
+      tta: env.NNSAM_TTA,
+      maxPixels: env.NNSAM_MAX_PIXELS,
+      wholeSlice: env.NNSAM_WHOLE_SLICE,
+    },
   };
   const parsed = ServerConfig.safeParse(raw);
   if (!parsed.success) {

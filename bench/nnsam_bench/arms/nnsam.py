@@ -71,12 +71,15 @@ def not_built(code: int, stderr: str) -> bool:
 
 class NnsamArm:
     def __init__(self, encoder: str, encoder_label: str = "", train_args: tuple[str, ...] = (),
-                 variant: str = "") -> None:
+                 variant: str = "", predict_args: tuple[str, ...] = ("--tta",)) -> None:
         """encoder: "none" (plain nnU-Net configuration) or the path of an ONNX SAM image encoder.
-        train_args: extra `nnsam train` flags of an ablation (e.g. --no-unlabelled), named by `variant`,
-        which becomes part of the arm name so its results sit beside the defaults' results."""
+        train_args / predict_args: extra `nnsam train` flags of an ablation (e.g. --no-unlabelled) and the
+        `nnsam predict` flags (default --tta: mirrored, as nnU-Net's arm predicts, whatever the device's
+        default), named by `variant`, which becomes part of the arm name so its results sit beside the
+        defaults' results."""
         self.encoder = encoder
         self.train_args = tuple(train_args)
+        self.predict_args = tuple(predict_args)
         if encoder == "none":
             self.name = "nnsam-none"
             self.description = "this project, `--encoder none` (plain nnU-Net configuration)"
@@ -85,7 +88,7 @@ class NnsamArm:
             self.description = f"this project with the MobileSAM encoder ({encoder_label or Path(encoder).name})"
         if variant:
             self.name += f"~{variant}"
-            self.description += f", ablation {variant}: `{' '.join(train_args)}`"
+            self.description += f", ablation {variant}: `{' '.join((*train_args, *predict_args))}`"
 
     def run(self, request: ArmRequest) -> ArmRun:
         out = request.out_dir
@@ -106,7 +109,7 @@ class NnsamArm:
 
         def predict(model: Path, dest: Path) -> tuple[int, str]:
             dest.mkdir(parents=True, exist_ok=True)
-            code, _, err = run_nnsam(["predict", "--model", str(model), "--out", str(dest),
+            code, _, err = run_nnsam(["predict", "--model", str(model), "--out", str(dest), *self.predict_args,
                                       *map(str, request.images)], request.threads, dest.parent / f"{dest.name}.log")
             return code, err
 

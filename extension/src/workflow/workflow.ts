@@ -632,7 +632,7 @@ export class Workflow {
       seriesInstanceUID: ds.SeriesInstanceUID,
       store: true,
       returnSeg: false,
-      tta: this.config.segmentation.tta,
+      ...(this.config.segmentation.tta !== undefined ? { tta: this.config.segmentation.tta } : {}),
     });
     this.patchSegment({ jobId: queued.id, state: queued.state, progress: null, fraction: null });
     const final = await followJob((after, signal) => this.api.jobEvents(queued.id, after, signal), {

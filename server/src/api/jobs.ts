@@ -88,8 +88,8 @@ export const SegmentRequest = z
     store: z.boolean().default(true),
     /** ... and/or keep it on the server for GET /api/jobs/:id/seg. */
     returnSeg: z.boolean().default(false),
-    /** Mirror test-time augmentation (slower, usually slightly better). */
-    tta: z.boolean().default(true),
+    /** Mirror test-time augmentation (4 network passes); absent: the server's setting, else per device. */
+    tta: z.boolean().optional(),
   })
   .strict();
 export type SegmentRequest = z.infer<typeof SegmentRequest>;

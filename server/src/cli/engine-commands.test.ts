@@ -202,5 +202,37 @@ describe('nnsam plan / train / predict (built bin)', () => {
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/Model file .*nope.*model.json is missing/);
+
+    // the inference options: a precision the model lacks, one that does not exist, the other flags accepted
+    const predict = (dest: string, ...options: string[]) =>
+      nnsam(
+        'predict',
+        '--model',
+        model,
+        '--out',
+        dest,
+        join(tmp, 'new.nii.gz'),
+        '--threads',
+        '1',
+        ...options,
+      );
+    const int8 = await predict(out, '--precision', 'int8');
+    expect(int8.code).toBe(1);
+    expect(int8.stderr).toMatch(/has no int8 network/);
+    const fp16 = await predict(out, '--precision', 'fp16');
+    expect(fp16.code).not.toBe(0);
+    expect(fp16.stderr).toMatch(/"fp16" is not fp32 or int8/);
+    const legacy = await predict(
+      join(tmp, 'pred-legacy'),
+      '--tta',
+      '--no-whole-slice',
+      '--no-crop',
+      '--max-pixels',
+      '65536',
+    );
+    expect(legacy.code, legacy.stderr).toBe(0);
+    expect((await readNifti(join(tmp, 'pred-legacy', 'new.nii.gz'))).geometry.dims).toEqual(
+      image.geometry.dims,
+    );
   });
 });

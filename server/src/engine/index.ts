@@ -3,15 +3,27 @@
  * Volumes are in memory (Volume from ../volume); NIfTI and DICOM readers live elsewhere.
  */
 export { planFromCases, PlanSchema, type Plan, type PlanOptions, type EncoderRef } from './planning/plan.js';
+export { networkMacs, type NetworkMacs, type StageMacs } from './planning/cost.js';
 export { trainModel, type TrainModelOptions, type TrainedModel } from './training/train.js';
-export { loadModel, LoadedModel, ModelInfoSchema, type ModelInfo, type LoadModelOptions } from './model.js';
+export {
+  loadModel,
+  LoadedModel,
+  ModelInfoSchema,
+  type ModelInfo,
+  type LoadModelOptions,
+  type Precision,
+} from './model.js';
 export {
   predictVolume,
   segmentVolume,
   emptyPredictTimings,
+  type InferenceRun,
   type PredictOptions,
   type PredictTimings,
 } from './inference/predict.js';
+export { resolveTta, ttaFromSetting, TTA_BY_DEVICE, type TtaSetting } from './inference/tta.js';
+export { DEFAULT_MAX_PIXELS, inferenceLayout, type Layout } from './inference/layout.js';
+export { sessionOptions } from './onnx.js';
 export { Embedder } from './encoders/embedder.js';
 export { ProgressEvent, StageName, type ProgressListener } from './progress.js';
 export { resolveEncoder, type EncoderSpec } from './encoders/registry.js';

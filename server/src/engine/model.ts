@@ -4,6 +4,7 @@
  *                       training summary), the entry point
  *   plan.json           the plan it was trained with (preprocessing and inference follow it)
  *   network.onnx        the trained network (inputs `image` [+ `embedding`], output `logits`)
+ *   network-int8.onnx   the same, statically quantized on training slices (only with plan.inference.int8)
  *   training_log.jsonl  the trainer's progress lines
  *   metrics.json        the trainer's metrics (iterations, speed, validation Dice, export check)
  * Training writes the folder under a temporary name and renames it at the end, so a folder with model.json
@@ -18,6 +19,9 @@ import { z } from 'zod';
 import { NnsamError } from '../util/errors.js';
 import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
 import { createThreadSession, type RunSession } from './session-thread.js';
+
+/** Which network file inference runs: the exported float32 one, or its int8 quantization (opt-in). */
+export type Precision = 'fp32' | 'int8';
 import { EncoderRefSchema, PlanSchema, type Plan } from './planning/plan.js';
 
 export const MODEL_FILE = 'model.json';
@@ -29,7 +33,16 @@ export const ModelInfoSchema = z.object({
   classes: z.record(z.string(), z.string()),
   numClasses: z.number().int(),
   encoder: EncoderRefSchema,
-  network: z.object({ file: z.string(), inputs: z.array(z.string()), sha256: z.string() }),
+  network: z.object({
+    file: z.string(),
+    inputs: z.array(z.string()),
+    sha256: z.string(),
+    /** The int8 network (plan.inference.int8); null when the model has none */
+    int8: z
+      .object({ file: z.string(), sha256: z.string(), calibrationSlices: z.number().int() })
+      .nullable()
+      .default(null),
+  }),
   plan: z.string(),
   postprocessing: z.object({
     /** classes whose largest 3D connected component alone is kept */
@@ -116,7 +129,7 @@ export interface LoadModelOptions {
 
 /** A model ready for inference; sessions open lazily and are released by close(). */
 export class LoadedModel {
-  private network: Promise<RunSession> | null = null;
+  private readonly networks = new Map<Precision, Promise<RunSession>>();
   private encoder: Promise<RunSession> | null = null;
 
   constructor(
@@ -127,14 +140,26 @@ export class LoadedModel {
     readonly threads: number | undefined,
   ) {}
 
-  get networkPath(): string {
-    return join(this.dir, this.info.network.file);
+  networkPath(precision: Precision = 'fp32'): string {
+    if (precision === 'fp32') return join(this.dir, this.info.network.file);
+    const int8 = this.info.network.int8;
+    if (!int8) {
+      throw new NnsamError('no_int8_network', `The model in ${this.dir} has no int8 network.`, {
+        hint: 'Train it with `--set inference.int8=true`, or predict with --precision fp32.',
+      });
+    }
+    return join(this.dir, int8.file);
   }
 
   /** The network's session, in a worker thread so that inference never blocks the server's event loop. */
-  session(): Promise<RunSession> {
-    this.network ??= createThreadSession(this.networkPath, { threads: this.threads });
-    return this.network;
+  session(precision: Precision = 'fp32'): Promise<RunSession> {
+    let session = this.networks.get(precision);
+    if (!session) {
+      session = createThreadSession(this.networkPath(precision), { threads: this.threads });
+      this.networks.set(precision, session);
+      session.catch(() => this.networks.delete(precision));
+    }
+    return session;
   }
 
   /** The SAM encoder's session (null for models without one). */
@@ -149,10 +174,10 @@ export class LoadedModel {
   }
 
   async close(): Promise<void> {
-    const sessions = [this.network, this.encoder];
-    this.network = null;
+    const sessions = [...this.networks.values(), this.encoder];
+    this.networks.clear();
     this.encoder = null;
-    for (const s of sessions) if (s) await (await s).release();
+    for (const s of sessions) if (s) await (await s.catch(() => null))?.release();
   }
 }
 

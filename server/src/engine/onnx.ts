@@ -2,6 +2,7 @@
  * onnxruntime-node sessions for the SAM encoder and the trained network. CPU by default with every core
  * (intraOpNumThreads); the CUDA execution provider when NNSAM_GPU=1 and onnxruntime-node was installed with
  * it (ONNXRUNTIME_NODE_INSTALL=cuda12, done by setup when NNSAM_GPU=1), else CPU with a warning.
+ * sessionOptions() is the one set of options every session of the engine (and the benchmarks) opens with.
  */
 import { availableParallelism } from 'node:os';
 
@@ -16,6 +17,33 @@ export { ort };
 export interface SessionOptions {
   /** Intra-op threads (default: all cores) */
   threads?: number;
+  /** Idle pool threads spin instead of sleeping (default false; see sessionOptions) */
+  spinning?: boolean;
+}
+
+/** The execution providers a session may run on, in the order tried. */
+export function executionProviders(): ('cuda' | 'cpu')[][] {
+  return process.env.NNSAM_GPU === '1' ? [['cuda', 'cpu'], ['cpu']] : [['cpu']];
+}
+
+/**
+ * The engine's session options. Graph optimization 'all' includes the NCHWc layout transform of MLAS
+ * convolutions; weights are pre-packed at load (onnxruntime's default, kept on). One sequential
+ * executor: a U-Net is one chain of operators, so parallel mode would only add scheduling. Pool threads
+ * sleep when idle (session.intra_op.allow_spinning 0): on a loaded 2-core machine a 512 x 512 slice took the
+ * same wall time either way and 13 % less CPU time without spinning (docs/engine.md, Measurements), and the
+ * SAM encoder's session runs beside the network's, where spinning threads steal each other's cores.
+ */
+export function sessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+  };
 }
 
 let cudaWarned = false;
@@ -24,26 +52,24 @@ export async function createSession(
   path: string,
   options: SessionOptions = {},
 ): Promise<ort.InferenceSession> {
-  const base: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: options.threads ?? availableParallelism(),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
-  if (process.env.NNSAM_GPU === '1') {
+  const base = sessionOptions(options);
+  const lists = executionProviders();
+  for (const [n, providers] of lists.entries()) {
     try {
-      return await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'] });
+      return await ort.InferenceSession.create(path, { ...base, executionProviders: providers });
     } catch (e) {
-      if (!cudaWarned) log.warn('CUDA execution provider unavailable; running on CPU', { error: String(e) });
-      cudaWarned = true;
+      if (n < lists.length - 1) {
+        if (!cudaWarned)
+          log.warn('CUDA execution provider unavailable; running on CPU', { error: String(e) });
+        cudaWarned = true;
+        continue;
+      }
+      throw new NnsamError('invalid_onnx', `Cannot load the ONNX model ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
-  try {
-    return await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
-  } catch (e) {
-    throw new NnsamError('invalid_onnx', `Cannot load the ONNX model ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
+  throw new Error('no execution provider to try');
 }
 
 export interface TensorInfo {

@@ -60,6 +60,7 @@ describe('inference session in a worker thread', () => {
     try {
       expect(thread.inputNames).toEqual(['image']);
       expect(thread.outputNames).toEqual(['logits']);
+      expect(thread.device).toBe('cpu');
       const onMain = await longestStall(() => main.run({ image: input() }));
       const onThread = await longestStall(() => thread.run({ image: input() }));
 
@@ -75,6 +76,28 @@ describe('inference session in a worker thread', () => {
       expect(onThread.stall).toBeLessThan(Math.max(0.5 * onThread.ms, 20));
     } finally {
       await main.release();
+      await thread.release();
+    }
+  });
+
+  it('runs batches queued behind a running one, each with its own result (inference pipelines them)', async () => {
+    const thread = await createThreadSession(netPath, { threads: 1 });
+    try {
+      const x = (v: number) => new ort.Tensor('float32', new Float32Array(2 * 64).fill(v), [2, 1, 8, 8]);
+      const alone: ort.Tensor[] = [];
+      for (const v of [1, 2, 3]) alone.push((await thread.run({ image: x(v) })).logits!);
+      const queued = await Promise.all([
+        thread.run({ image: x(1) }),
+        thread.run({ image: x(2) }),
+        thread.run({ image: x(3) }),
+      ]);
+      queued.forEach((r, i) =>
+        expect(Array.from(r.logits!.data as Float32Array)).toEqual(
+          Array.from(alone[i]!.data as Float32Array),
+        ),
+      );
+      expect(alone[0]!.data).not.toEqual(alone[1]!.data);
+    } finally {
       await thread.release();
     }
   });

@@ -4,19 +4,23 @@
  * and every other request wait behind segmentation. In a worker thread the main thread stays free; the
  * tensors cross by copy (a few MiB per batch, microseconds next to the run).
  */
-import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 import './ort-env.js'; // the worker inherits process.env, telemetry setting included
 import { NnsamError } from '../util/errors.js';
 import { log } from '../util/logger.js';
-import { ort, type SessionOptions } from './onnx.js';
+import { executionProviders, ort, sessionOptions, type SessionOptions } from './onnx.js';
+
+/** Where a session computes: its first execution provider. */
+export type Device = 'cpu' | 'cuda';
 
 /** What inference code needs of a session; an ort.InferenceSession has it too. */
 export interface RunSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The execution provider the session opened with (absent: cpu) */
+  readonly device?: Device;
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
@@ -33,6 +37,7 @@ type Reply =
       ok: true;
       inputNames?: string[];
       outputNames?: string[];
+      device?: Device;
       result?: Record<string, WireTensor>;
     }
   | { id: number; ok: false; message: string };
@@ -46,14 +51,16 @@ parentPort.on('message', async (msg) => {
   try {
     if (msg.op === 'open') {
       let lastError;
+      let device;
       for (const executionProviders of msg.providers) {
         try {
           session = await ort.InferenceSession.create(msg.path, { ...msg.options, executionProviders });
+          device = executionProviders[0];
           break;
         } catch (e) { lastError = e; }
       }
       if (!session) throw lastError;
-      parentPort.postMessage({ id: msg.id, ok: true, inputNames: session.inputNames, outputNames: session.outputNames });
+      parentPort.postMessage({ id: msg.id, ok: true, inputNames: session.inputNames, outputNames: session.outputNames, device });
     } else if (msg.op === 'run') {
       const feeds = {};
       for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
@@ -77,6 +84,7 @@ let ortPath: string | undefined;
 class ThreadSession implements RunSession {
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
+  device: Device = 'cpu';
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
   private dead: Error | null = null;
@@ -147,16 +155,11 @@ export async function createThreadSession(path: string, options: SessionOptions 
   ortPath ??= createRequire(import.meta.url).resolve('onnxruntime-node');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
   const session = new ThreadSession(worker, path);
-  const providers = process.env.NNSAM_GPU === '1' ? [['cuda', 'cpu'], ['cpu']] : [['cpu']];
   const reply = await session.call({
     op: 'open',
     path,
-    providers,
-    options: {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    },
+    providers: executionProviders(),
+    options: sessionOptions(options),
   });
   if (!reply.ok) {
     await worker.terminate();
@@ -164,6 +167,10 @@ export async function createThreadSession(path: string, options: SessionOptions 
   }
   session.inputNames = reply.inputNames ?? [];
   session.outputNames = reply.outputNames ?? [];
-  log.debug('inference session opened in a worker thread', { inputs: session.inputNames });
+  session.device = reply.device ?? 'cpu';
+  log.debug('inference session opened in a worker thread', {
+    inputs: session.inputNames,
+    device: session.device,
+  });
   return session;
 }

@@ -12,6 +12,7 @@ import type { Geometry, Volume } from '../volume/types.js';
 import { diceCounts, diceOf } from './inference/postprocess.js';
 import { predictVolume } from './inference/predict.js';
 import type { LoadedModel } from './model.js';
+import type { Plan } from './planning/plan.js';
 import { seededRandom, shuffled } from './numeric.js';
 import type { TrainingCase } from './types.js';
 
@@ -106,6 +107,25 @@ torch.onnx.export(m, (torch.zeros(1, 3, 1024, 1024),), sys.argv[1], input_names=
                   output_names=["embedding"], opset_version=17, dynamo=False)
 `,
     [path, String(outChannels), String(grid)],
+  );
+}
+
+/**
+ * The trainer's network for `plan` (nnsam_trainer.network, He init seeded with `seed`), exported to `path` as
+ * training exports it: a real U-Net (instance norm, SAM embedding input when planned) without training it.
+ */
+export function exportPlanNetwork(plan: Plan, path: string, seed = 0): void {
+  python(
+    `
+import json, sys, torch
+from nnsam_trainer.export import export_onnx
+from nnsam_trainer.network import build_network
+plan = json.loads(sys.stdin.read())
+torch.manual_seed(int(sys.argv[2]))
+net = build_network(plan, int(plan["numClasses"]))
+export_onnx(net, plan, int(plan["numClasses"]), sys.argv[1], check=False)`,
+    [path, String(seed)],
+    JSON.stringify(plan),
   );
 }
 

@@ -38,7 +38,8 @@ export const SegmentJobPayload = z.object({
   seriesInstanceUID: Uid,
   store: z.boolean(),
   returnSeg: z.boolean(),
-  tta: z.boolean(),
+  /** Absent: the server's NNSAM_TTA, else the plan's, else the device's (engine/inference/tta.ts) */
+  tta: z.boolean().optional(),
   /** Set when a hook rule created the job. */
   ruleId: Id.optional(),
 });

@@ -6,7 +6,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 
 import type { SegmentResult } from '../api/index.js';
 import { loadSeriesFromDicomweb, writeSeg } from '../dicom/index.js';
-import { predictVolume } from '../engine/index.js';
+import { predictVolume, ttaFromSetting, type InferenceRun } from '../engine/index.js';
 import { SegmentJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
 import { version } from '../version.js';
@@ -24,8 +24,12 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
     logger: ctx.log,
   });
   ctx.signal.throwIfAborted();
+  let run: InferenceRun | undefined;
   const labels = await predictVolume(model, series.volume, {
-    tta: payload.tta,
+    tta: payload.tta ?? ttaFromSetting(env.config.engine.tta),
+    ...(env.config.engine.maxPixels ? { maxPixels: env.config.engine.maxPixels } : {}),
+    wholeSlice: env.config.engine.wholeSlice,
+    onRun: (r) => (run = r),
     onProgress: engineProgress(ctx),
     signal: ctx.signal,
   });
@@ -38,7 +42,7 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
     {
       name: 'nnSAM',
       version: `${version} model ${record.id}`,
-      parameters: `encoder ${record.encoder}; test-time augmentation ${payload.tta ? 'on' : 'off'}`,
+      parameters: `encoder ${record.encoder}; test-time augmentation ${run?.tta ? 'on' : 'off'}`,
     },
     { seriesDescription: `nnSAM ${record.name}`.slice(0, 64), logger: ctx.log },
   );

@@ -34,6 +34,7 @@ from .loss import build_loss
 from .network import build_network, stage_strides
 from .precision import Precision, choose_precision
 from .progress import Progress
+from .quantize import export_int8
 from . import self_training
 from .semi_supervised import (ClassThresholds, make_teacher, params_from_plan, pseudo_labels, ramp_weight,
                               strong_view, unsupervised_loss, update_teacher)
@@ -321,6 +322,11 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     net = net.cpu().float()
     check = export_onnx(net, plan, ds.num_classes, os.path.join(opts.out, "network.onnx"))
     progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
+    int8 = None
+    if plan.get("inference", {}).get("int8"):
+        int8 = export_int8(ds, opts.out)
+        progress.emit("exported", path=int8["file"], labelsChanged=int8["labelsChanged"],
+                      calibrationSlices=int8["calibrationSlices"])
 
     metrics = {
         "iterations": it,
@@ -349,6 +355,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             "history": [{"iteration": i, "dice": d} for i, d in history],
         },
         "export": check,
+        "int8": int8,
     }
     with open(os.path.join(opts.out, "metrics.json"), "w", encoding="utf8") as f:
         json.dump(metrics, f, indent=2)

@@ -2,11 +2,11 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 import { EmbeddingCache } from '../../engine/encoders/cache.js';
 import { predictVolume } from '../../engine/inference/predict.js';
-import { loadModel } from '../../engine/model.js';
+import { loadModel, type Precision } from '../../engine/model.js';
 import { readNifti, writeNifti } from '../../volume/nifti.js';
 import { intOption } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
@@ -14,8 +14,13 @@ import { createProgressPrinter } from '../progress.js';
 interface PredictOpts {
   model: string;
   out: string;
-  tta: boolean;
+  /** undefined: the plan's, else the device's (engine/inference/tta.ts) */
+  tta?: boolean;
   postprocess: boolean;
+  wholeSlice: boolean;
+  crop: boolean;
+  maxPixels?: number;
+  precision: Precision;
   threads?: number;
   batchSize?: number;
   encoder?: string;
@@ -28,6 +33,11 @@ export function outputName(input: string): string {
   return /\.nii(\.gz)?$/i.test(name) ? name.replace(/\.nii$/i, '.nii.gz') : `${name}.nii.gz`;
 }
 
+function precisionOption(value: string): Precision {
+  if (value !== 'fp32' && value !== 'int8') throw new InvalidArgumentError(`"${value}" is not fp32 or int8.`);
+  return value;
+}
+
 export function registerPredict(program: Command): void {
   program
     .command('predict')
@@ -35,10 +45,20 @@ export function registerPredict(program: Command): void {
     .argument('<images...>', 'NIfTI image volumes (.nii or .nii.gz)')
     .requiredOption('--model <dir>', 'model folder written by `nnsam train`')
     .requiredOption('--out <dir>', 'folder for the label volumes (same file names as the inputs)')
-    .option('--no-tta', 'no mirror test-time augmentation (4x faster)')
+    .option('--tta', 'mirror test-time augmentation, 4 passes (default: on GPU, off on CPU)')
+    .option('--no-tta', 'no mirror test-time augmentation')
     .option('--no-postprocess', "skip the model's largest-component post-processing")
+    .option('--no-whole-slice', "always nnU-Net's sliding window of patch-sized tiles")
+    .option('--max-pixels <n>', 'pixels of one onnxruntime run at most (default 1048576)', intOption)
+    .option('--no-crop', 'run the whole slice and every slice, also where there is no body')
+    .option(
+      '--precision <p>',
+      'fp32 | int8 (a model trained with --set inference.int8=true)',
+      precisionOption,
+      'fp32',
+    )
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', intOption)
-    .option('--batch-size <n>', 'network inputs per onnxruntime run (default 8)', intOption)
+    .option('--batch-size <n>', 'network inputs per onnxruntime run at most (default 8)', intOption)
     .option('--encoder <file>', "the SAM encoder's ONNX file, if not where the model was trained")
     .option('--cache-dir <dir>', 'SAM embedding cache folder')
     .option('--json', 'print progress as JSON lines on stdout')
@@ -57,6 +77,10 @@ export function registerPredict(program: Command): void {
           const labels = await predictVolume(model, image, {
             tta: opts.tta,
             postprocess: opts.postprocess,
+            wholeSlice: opts.wholeSlice,
+            crop: opts.crop,
+            maxPixels: opts.maxPixels,
+            precision: opts.precision,
             batchSize: opts.batchSize,
             cache,
             signal: controller.signal,

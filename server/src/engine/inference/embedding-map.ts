@@ -3,7 +3,8 @@
  * (bilinear, padding_mode='zeros', align_corners=False) of the 64x64 embedding, which covers the whole
  * preprocessed slice (rows x cols). Output pixel q of a stage with stride s sits at slice position
  * (q + 0.5) * s - 0.5, i.e. at embedding coordinate (q + 0.5) * s * 64 / rows - 0.5. Taps outside the
- * 64x64 grid read zero (as in training), so the map can run past the slice into the padded canvas.
+ * 64x64 grid read zero (as in training), so the map can run past the slice into the padded canvas. A map of a
+ * crop starts at `origin` (stage-grid cells), the crop's start over the stride.
  */
 
 interface AxisTaps {
@@ -12,12 +13,18 @@ interface AxisTaps {
   w1: Float32Array;
 }
 
-function axisTaps(outSize: number, stride: number, grid: number, sliceSize: number): AxisTaps {
+function axisTaps(
+  outSize: number,
+  stride: number,
+  grid: number,
+  sliceSize: number,
+  origin: number,
+): AxisTaps {
   const i0 = new Int32Array(outSize);
   const w0 = new Float32Array(outSize);
   const w1 = new Float32Array(outSize);
   for (let q = 0; q < outSize; q++) {
-    const pos = ((q + 0.5) * stride * grid) / sliceSize - 0.5;
+    const pos = ((origin + q + 0.5) * stride * grid) / sliceSize - 0.5;
     const f = Math.floor(pos);
     const t = pos - f;
     i0[q] = f;
@@ -33,6 +40,7 @@ function axisTaps(outSize: number, stride: number, grid: number, sliceSize: numb
  * @param slice     preprocessed slice shape [rows, cols] that the embedding covers
  * @param stride    cumulative stride [rows, cols] of the decoder stage
  * @param out       output grid [rows, cols] (canvas / stride)
+ * @param origin    stage-grid cell [row, col] of the output's first cell (a crop's start / stride)
  */
 export function embeddingOnStageGrid(
   embedding: Float32Array,
@@ -41,11 +49,12 @@ export function embeddingOnStageGrid(
   slice: [number, number],
   stride: [number, number],
   out: [number, number],
+  origin: [number, number] = [0, 0],
 ): Float32Array {
   const [gh, gw] = grid;
   const [oh, ow] = out;
-  const ty = axisTaps(oh, stride[0], gh, slice[0]);
-  const tx = axisTaps(ow, stride[1], gw, slice[1]);
+  const ty = axisTaps(oh, stride[0], gh, slice[0], origin[0]);
+  const tx = axisTaps(ow, stride[1], gw, slice[1], origin[1]);
   const result = new Float32Array(channels * oh * ow);
   const clampY = (i: number) => Math.min(gh - 1, Math.max(0, i));
   const clampX = (i: number) => Math.min(gw - 1, Math.max(0, i));

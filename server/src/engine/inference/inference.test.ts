@@ -2,15 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { EmbeddingCache } from '../encoders/cache.js';
+import { describeOnnxEncoder } from '../encoders/registry.js';
 import { LoadedModel, type ModelInfo } from '../model.js';
-import { NONE_ENCODER, planFromCases } from '../planning/plan.js';
+import type { RunSession } from '../session-thread.js';
+import { NONE_ENCODER, planFromCases, type EncoderRef, type Plan } from '../planning/plan.js';
+import { intensityTransform } from '../preprocessing/normalize.js';
 import { createPreprocessor } from '../preprocessing/preprocess.js';
-import { phantom, python } from '../test-utils.js';
+import { buildTinyEncoder, exportPlanNetwork, geometry, phantom, python } from '../test-utils.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { diceCounts, diceOf, keepLargestComponent } from './postprocess.js';
-import { predictVolume } from './predict.js';
+import { predictVolume, type InferenceRun } from './predict.js';
 import { canvasShape, gaussianMap, tileStarts } from './sliding-window.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-inference-'));
@@ -47,6 +51,16 @@ print(json.dumps({"shape": list(e.shape), "values": e.flatten().tolist()}))`,
     let maxDiff = 0;
     (ref.values as number[]).forEach((v, n) => (maxDiff = Math.max(maxDiff, Math.abs(v - out[n]!))));
     expect(maxDiff).toBeLessThan(1e-5);
+  });
+  it("maps a crop's region as the same block of the whole slice's map", () => {
+    const [rows, cols, stride, C] = [90, 70, 4, 2];
+    const emb = Float32Array.from({ length: C * 64 * 64 }, (_, n) => Math.cos(n * 0.007));
+    const full = embeddingOnStageGrid(emb, C, [64, 64], [rows, cols], [stride, stride], [24, 20]);
+    const crop = embeddingOnStageGrid(emb, C, [64, 64], [rows, cols], [stride, stride], [10, 8], [6, 5]);
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < 10; y++)
+        for (let x = 0; x < 8; x++)
+          expect(crop[(c * 10 + y) * 8 + x]).toBe(full[(c * 24 + y + 6) * 20 + x + 5]);
   });
 });
 
@@ -148,24 +162,68 @@ torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=[
         });
       }
       expect(new Set(expected).size).toBe(3);
-      for (const [tta, batchSize] of [
-        [true, 8],
-        [false, 3],
-      ] as [boolean, number][]) {
+      for (const [tta, batchSize, wholeSlice] of [
+        [true, 8, true],
+        [false, 3, true],
+        [true, 8, false],
+        [false, 3, false],
+      ] as [boolean, number, boolean][]) {
         const events: number[] = [];
+        const runs: InferenceRun[] = [];
         const out = await predictVolume(model, c.image, {
           tta,
           batchSize,
+          wholeSlice,
+          onRun: (r) => runs.push(r),
           onProgress: (e) => e.type === 'stage' && e.stage === 'inference' && events.push(e.done ?? 0),
         });
         expect(out.geometry).toBe(c.image.geometry);
         let wrong = 0;
         out.data.forEach((v, n) => (wrong += v === expected[n] ? 0 : 1));
-        expect(wrong, `patch ${patch}, tta ${tta}`).toBe(0);
-        expect(events.at(-1)).toBe(5);
+        expect(wrong, `patch ${patch}, tta ${tta}, whole slice ${wholeSlice}`).toBe(0);
+        // one progress event per slice, in order
+        expect(events).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(runs).toHaveLength(1);
+        expect(runs[0]).toMatchObject({ tta, device: 'cpu', slicesRun: 5, slicesSkipped: 0 });
+        expect(runs[0]!.inputsPerSlice).toBe(runs[0]!.starts.length * (tta ? 4 : 1));
+        expect(runs[0]!.wholeSlice).toBe(wholeSlice);
+        if (!wholeSlice && patch[0] === 32) expect(runs[0]!.starts.length).toBeGreaterThan(1);
       }
       await model.close();
     }
+  });
+
+  it('sends the next batch to the network before it finishes the previous one', async () => {
+    const { model, c } = modelFor([64, 80]);
+    let done = 0;
+    let running = 0;
+    let most = 0;
+    const doneAtRun: number[] = [];
+    const session = await model.session();
+    const recording: RunSession = {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      device: session.device,
+      run: async (feeds) => {
+        doneAtRun.push(done);
+        most = Math.max(most, ++running);
+        try {
+          return await session.run(feeds);
+        } finally {
+          running--;
+        }
+      },
+      release: () => session.release(),
+    };
+    vi.spyOn(model, 'session').mockResolvedValue(recording);
+    await predictVolume(model, c.image, {
+      batchSize: 1,
+      onProgress: (e) => e.type === 'stage' && e.stage === 'inference' && (done = e.done ?? 0),
+    });
+    await model.close();
+    // one slice per run: run n + 1 starts before slice n is finished, and no more than two are in flight
+    expect(doneAtRun).toEqual([0, 0, 1, 2, 3]);
+    expect(most).toBe(2);
   });
 
   it('stops when cancelled', async () => {
@@ -176,5 +234,164 @@ torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=[
       code: 'cancelled',
     });
     await model.close();
+  });
+});
+
+/** Share of voxels whose labels differ. */
+function changed(a: Uint8Array, b: Uint8Array): number {
+  let n = 0;
+  a.forEach((v, i) => (n += v === b[i] ? 0 : 1));
+  return n / a.length;
+}
+
+function testModel(
+  file: string,
+  plan: Plan,
+  encoder: EncoderRef = NONE_ENCODER,
+  encoderPath: string | null = null,
+) {
+  const info = {
+    postprocessing: { largestComponent: [] },
+    encoder,
+    network: { file, int8: null },
+  } as unknown as ModelInfo;
+  return new LoadedModel(tmp, info, plan, encoderPath, 1);
+}
+
+describe("whole-slice inference on the trainer's network (instance norm, SAM embedding)", () => {
+  const classes = { '1': 'disk', '2': 'square' };
+  const encoderPath = join(tmp, 'tiny-encoder.onnx');
+  const c = phantom([64, 64, 4], 5);
+  let model: LoadedModel;
+  beforeAll(async () => {
+    buildTinyEncoder(encoderPath);
+    const ref = await describeOnnxEncoder(encoderPath, 'tiny', 'file');
+    const plan = planFromCases([{ ...c, labelledSlices: [0, 1] }], { classes, encoder: ref, cores: 1 });
+    // slices of exactly one patch: the sliding window is one tile, the same input as the whole slice
+    plan.network = { ...plan.network, patchSize: [64, 64] };
+    expect(plan.embedding).not.toBeNull();
+    exportPlanNetwork(plan, join(tmp, 'unet.onnx'), 3);
+    model = testModel('unet.onnx', plan, ref, encoderPath);
+  });
+  afterAll(() => model.close());
+  const cache = new EmbeddingCache(join(tmp, 'cache'));
+
+  it('gives the sliding window its labels when the slice is one patch, mirrored or not', async () => {
+    for (const tta of [false, true]) {
+      const runs: InferenceRun[] = [];
+      const whole = await predictVolume(model, c.image, { tta, cache, onRun: (r) => runs.push(r) });
+      const tiled = await predictVolume(model, c.image, {
+        tta,
+        cache,
+        wholeSlice: false,
+        onRun: (r) => runs.push(r),
+      });
+      expect(runs.map((r) => [r.wholeSlice, r.starts.length])).toEqual([
+        [true, 1],
+        [false, 1],
+      ]);
+      expect(new Set(whole.data).size).toBeGreaterThan(1);
+      expect(changed(whole.data, tiled.data), `tta ${tta}`).toBe(0);
+    }
+  });
+
+  it('gives the same labels with several slices per onnxruntime run as with one', async () => {
+    const runs: InferenceRun[] = [];
+    const one = await predictVolume(model, c.image, { tta: true, cache, batchSize: 1 });
+    const many = await predictVolume(model, c.image, { tta: true, cache, onRun: (r) => runs.push(r) });
+    expect(runs[0]!.batch).toBe(8); // 4 slices x 4 mirror passes in two runs
+    expect(changed(one.data, many.data)).toBe(0);
+  });
+});
+
+/**
+ * A local network: a 1x1 convolution thresholds the image at t0 and t1 (h = relu(x - t)), a 3x3 one turns the
+ * 3x3 means of h into logits (0.2, 4 h0 - 3 h1, 16 h1 - 0.1). Zero padding in h is what lies below both
+ * thresholds, so only pixels within one of a tile's inner edge see anything else.
+ */
+function localNetwork(path: string, t0: number, t1: number): void {
+  python(
+    `
+import sys, torch, warnings
+warnings.simplefilter("ignore")
+t0, t1 = float(sys.argv[2]), float(sys.argv[3])
+c1, c2 = torch.nn.Conv2d(1, 2, 1), torch.nn.Conv2d(2, 3, 3, padding=1)
+with torch.no_grad():
+    c1.weight[:] = 1.0
+    c1.bias[:] = torch.tensor([-t0, -t1])
+    c2.weight.zero_()
+    c2.weight[1, 0] = 4 / 9
+    c2.weight[1, 1] = -3 / 9
+    c2.weight[2, 1] = 16 / 9
+    c2.bias[:] = torch.tensor([0.2, 0.0, -0.1])
+net = torch.nn.Sequential(c1, torch.nn.ReLU(), c2)
+torch.onnx.export(net, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=["image"], output_names=["logits"],
+                  dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h", 3: "w"}}, opset_version=17,
+                  dynamo=False)`,
+    [path, String(t0), String(t1)],
+  );
+}
+
+describe('a local network', () => {
+  it("gives nearly the sliding window's labels whole-slice on slices larger than the patch", async () => {
+    const c = phantom([96, 80, 3], 7);
+    const plan = planFromCases([{ ...c, labelledSlices: [0] }], { classes: { '1': 'a', '2': 'b' } });
+    plan.network = { ...plan.network, patchSize: [32, 24] };
+    const t = intensityTransform(c.image, plan.normalization);
+    localNetwork(join(tmp, 'local-mr.onnx'), 70 * t.scale + t.offset, 140 * t.scale + t.offset);
+    const model = testModel('local-mr.onnx', plan);
+    const runs: InferenceRun[] = [];
+    const whole = await predictVolume(model, c.image, { onRun: (r) => runs.push(r) });
+    const tiled = await predictVolume(model, c.image, { wholeSlice: false, onRun: (r) => runs.push(r) });
+    await model.close();
+    expect(runs[0]).toMatchObject({ wholeSlice: true, tta: false, inputsPerSlice: 1 }); // CPU: no mirroring
+    expect(runs[1]!.starts.length).toBeGreaterThan(9);
+    expect(new Set(whole.data).size).toBe(3);
+    // only pixels next to an inner tile edge differ, and those tiles weigh little there (Gaussian blending)
+    expect(changed(whole.data, tiled.data)).toBeLessThan(1e-3);
+  });
+
+  it('labels the same with and without cropping to the body when what is cropped is air (CT)', async () => {
+    // air around an elliptic body (a fat rim, soft tissue, a bright disk); the first and last slices are air
+    const [nx, ny, nz] = [128, 112, 6];
+    const image = new Int16Array(nx * ny * nz).fill(-1000);
+    const labels = new Uint8Array(nx * ny * nz);
+    for (let k = 1; k < nz - 1; k++) {
+      for (let j = 0; j < ny; j++) {
+        for (let i = 0; i < nx; i++) {
+          const e = ((i - 60) / 22) ** 2 + ((j - 52) / 15) ** 2;
+          if (e > 1) continue;
+          const n = i + nx * (j + ny * k);
+          const disk = (i - 54 - k) ** 2 + (j - 50) ** 2 < 25;
+          image[n] = e > 0.75 ? -100 : disk ? 200 : 40;
+          labels[n] = e > 0.75 ? 1 : disk ? 2 : 0;
+        }
+      }
+    }
+    const g = geometry([nx, ny, nz]);
+    const ct = { image: { geometry: g, data: image }, labels: { geometry: g, data: labels } };
+    const plan = planFromCases([{ ...ct, labelledSlices: [2, 3] }], {
+      classes: { '1': 'tissue', '2': 'disk' },
+      modality: 'CT',
+    });
+    plan.network = { ...plan.network, patchSize: [16, 16], divisibleBy: [16, 16] };
+    const t = intensityTransform(ct.image, plan.normalization);
+    localNetwork(join(tmp, 'local-ct.onnx'), -30 * t.scale + t.offset, 120 * t.scale + t.offset);
+    const model = testModel('local-ct.onnx', plan);
+    const runs: InferenceRun[] = [];
+    const events: number[] = [];
+    const cropped = await predictVolume(model, ct.image, {
+      onRun: (r) => runs.push(r),
+      onProgress: (e) => e.type === 'stage' && e.stage === 'inference' && events.push(e.done ?? 0),
+    });
+    const uncropped = await predictVolume(model, ct.image, { crop: false, onRun: (r) => runs.push(r) });
+    await model.close();
+    expect(runs[0]).toMatchObject({ slicesRun: 4, slicesSkipped: 2 });
+    expect(runs[1]).toMatchObject({ slicesRun: 6, slicesSkipped: 0, region: [0, 0, ny, nx] });
+    const [r0, c0, r1, c1] = runs[0]!.region;
+    expect((r1 - r0) * (c1 - c0)).toBeLessThan(0.8 * nx * ny);
+    expect(events).toEqual([2, 3, 4, 5, 6]); // the slices without body count as done at once
+    expect(new Set(uncropped.data)).toEqual(new Set([0, 1, 2]));
+    expect(changed(cropped.data, uncropped.data)).toBe(0);
   });
 });

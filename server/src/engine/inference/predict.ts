@@ -1,48 +1,76 @@
 /**
  * Inference of a trained model on a volume: the plan's preprocessing, the SAM embedding of each slice (cached),
- * the ONNX network on patch-sized tiles (one tile when the slice fits, else a Gaussian-weighted sliding window),
- * mirror test-time augmentation, softmax, resampling of the probabilities back to the input grid, argmax,
- * and the model's post-processing. Tiles of several slices share one onnxruntime batch.
+ * the ONNX network on each slice's region (layout.ts: the whole slice in one input when it fits, else nnU-Net's
+ * Gaussian sliding window; cropped to the body when that is clearly smaller), mirror test-time augmentation
+ * (tta.ts), softmax, resampling of the probabilities back to the input grid, argmax, and the model's
+ * post-processing. Inputs of several slices share one onnxruntime batch.
+ *
+ * The network runs in a worker thread (session-thread.ts), so the main thread prepares the next batch
+ * (preprocessing, embedding, input copy) and finishes the previous one (blending, softmax, resampling,
+ * argmax) while a batch runs: at most two batches are in flight.
  */
 import { Embedder } from '../encoders/embedder.js';
 import { EmbeddingCache } from '../encoders/cache.js';
 import { cancelledError } from '../cancel.js';
-import type { LoadedModel } from '../model.js';
+import type { LoadedModel, Precision } from '../model.js';
 import { ort } from '../onnx.js';
 import { stageStrides } from '../planning/plan.js';
 import { createPreprocessor } from '../preprocessing/preprocess.js';
 import { resampleProbabilities } from '../preprocessing/resample.js';
 import { stage, type ProgressListener } from '../progress.js';
+import type { Device } from '../session-thread.js';
 import type { Volume } from '../../volume/types.js';
+import { bodyExtent } from './body.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
+import { DEFAULT_MAX_PIXELS, inferenceLayout, type Layout } from './layout.js';
 import { argmaxChannels, keepLargestComponent, softmaxChannels } from './postprocess.js';
-import {
-  accumulateTile,
-  canvasShape,
-  extractTile,
-  gaussianMap,
-  tileStarts,
-  type Shape2,
-} from './sliding-window.js';
+import { accumulateTile, extractTile, gaussianMap, type Shape2 } from './sliding-window.js';
+import { mirrorPasses, resolveTta } from './tta.js';
 
 export interface PredictOptions {
-  /** Mirror test-time augmentation (default true) */
+  /** Mirror test-time augmentation; default: the plan's, else the device's (tta.ts) */
   tta?: boolean;
-  /** Network inputs per onnxruntime run (default 8) */
+  /** Network inputs per onnxruntime run at most (default 8) */
   batchSize?: number;
+  /** Run a slice as one input when it fits `maxPixels` (default true); false: always the sliding window */
+  wholeSlice?: boolean;
+  /** Pixels of one onnxruntime run at most, all inputs together (default DEFAULT_MAX_PIXELS) */
+  maxPixels?: number;
+  /** Skip what lies outside the body: slices without it, and the region around it (default true) */
+  crop?: boolean;
+  /** Which network: 'fp32' (default) or the model's int8 quantization */
+  precision?: Precision;
   /** Apply the model's post-processing (default true) */
   postprocess?: boolean;
   /** Only these slices (others stay 0); default all */
   slices?: number[];
   cache?: EmbeddingCache;
   onProgress?: ProgressListener;
+  /** Told once, before the network runs, how it will run */
+  onRun?: (run: InferenceRun) => void;
   signal?: AbortSignal;
   /** Seconds per stage are added here (benchmarks: bench/src/e2e.ts); each interval is counted once. */
   timings?: PredictTimings;
 }
 
-/** Where predictVolume spends its time: session opening, preprocessing, SAM embedding (cache included),
- * network runs (tile extraction and blending included), softmax/resampling/argmax and post-processing. */
+/** How a volume is run: the layout, the settings resolved for it, and the slices the network sees. */
+export interface InferenceRun extends Layout {
+  device: Device;
+  precision: Precision;
+  tta: boolean;
+  /** Network inputs per slice: tiles x mirror passes */
+  inputsPerSlice: number;
+  /** Slices the network runs on; the others hold no body (cropping on) and stay background */
+  slicesRun: number;
+  slicesSkipped: number;
+}
+
+/**
+ * Where predictVolume spends its time, as intervals of the main thread: session opening, preprocessing, SAM
+ * embedding (cache included), infer (input copies, waiting for the network, tile blending), and
+ * softmax/resampling/argmax plus post-processing. The network's own time overlaps the other stages: `infer`
+ * is what it adds to the wall time.
+ */
 export interface PredictTimings {
   load: number;
   preprocess: number;
@@ -70,13 +98,6 @@ interface Item {
   flip: [boolean, boolean];
 }
 
-const FLIPS: [boolean, boolean][] = [
-  [false, false],
-  [false, true],
-  [true, false],
-  [true, true],
-];
-
 /** Labels (uint8) on the input volume's grid. */
 export async function predictVolume(
   model: LoadedModel,
@@ -101,33 +122,60 @@ export async function segmentVolume(
   options: PredictOptions = {},
 ): Promise<Volume<Uint8Array>> {
   const { plan } = model;
-  const { timings } = options;
+  const { timings, onProgress } = options;
+  const precision = options.precision ?? 'fp32';
   let started = performance.now();
-  const session = await model.session();
+  const session = await model.session(precision);
   addTime(timings, 'load', started);
   started = performance.now();
   const pre = createPreprocessor(image, plan);
+  const body = options.crop === false ? null : bodyExtent(image, plan.modality);
   addTime(timings, 'preprocess', started);
   const [rows, cols] = pre.shape;
   const [origRows, origCols] = pre.originalShape;
   const numClasses = plan.numClasses;
-  const patch = plan.network.patchSize as Shape2;
   const emb = plan.embedding;
   const embStride: Shape2 = emb ? (stageStrides(plan.network)[emb.stage] as Shape2) : [1, 1];
-  const canvas = canvasShape([rows, cols], patch, embStride);
-  const embGrid: Shape2 = [canvas[0] / embStride[0], canvas[1] / embStride[1]];
-  const embTile: Shape2 = [patch[0] / embStride[0], patch[1] / embStride[1]];
-  const ys = tileStarts(canvas[0], patch[0], plan.inference.tileStep, embStride[0]);
-  const xs = tileStarts(canvas[1], patch[1], plan.inference.tileStep, embStride[1]);
-  const multiTile = ys.length * xs.length > 1;
-  const gaussian = multiTile ? gaussianMap(patch, plan.inference.gaussianSigmaScale) : null;
-  const flips = options.tta === false ? FLIPS.slice(0, 1) : FLIPS;
-  const batchSize = Math.max(1, options.batchSize ?? 8);
-  const slices = options.slices ?? [...Array(pre.sliceCount).keys()];
+  const device = session.device ?? 'cpu';
+  const tta = resolveTta(device, options.tta, plan.inference.tta);
+  const flips = mirrorPasses(plan.inference.mirrorAxes, tta);
+  const layout = inferenceLayout({
+    slice: pre.shape,
+    original: pre.originalShape,
+    body: body?.box ?? null,
+    patch: plan.network.patchSize as Shape2,
+    divisibleBy: plan.network.divisibleBy as Shape2,
+    align: embStride,
+    tileStep: plan.inference.tileStep,
+    wholeSlice: options.wholeSlice !== false,
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    batchSize: options.batchSize ?? 8,
+  });
+  const { region, keep, canvas, tile, starts, batch } = layout;
+  const requested = options.slices ?? [...Array(pre.sliceCount).keys()];
+  const todo = body ? requested.filter((k) => body.slices[k] && body.box) : requested;
+  options.onRun?.({
+    ...layout,
+    device,
+    precision,
+    tta,
+    inputsPerSlice: starts.length * flips.length,
+    slicesRun: todo.length,
+    slicesSkipped: requested.length - todo.length,
+  });
+
   const out = new Uint8Array(image.data.length);
   const plane = origRows * origCols;
   const canvasPixels = canvas[0] * canvas[1];
+  const regionShape: Shape2 = [region[2] - region[0], region[3] - region[1]];
+  const tilePixels = tile[0] * tile[1];
+  const multiTile = starts.length > 1;
+  const gaussian = multiTile ? gaussianMap(tile, plan.inference.gaussianSigmaScale) : null;
   const embChannels = emb?.channels ?? 0;
+  const embGrid: Shape2 = [canvas[0] / embStride[0], canvas[1] / embStride[1]];
+  const embTile: Shape2 = [tile[0] / embStride[0], tile[1] / embStride[1]];
+  const embOrigin: Shape2 = [region[0] / embStride[0], region[1] / embStride[1]];
+  const resample = rows !== origRows || cols !== origCols;
 
   let embedder: Embedder | null = null;
   if (emb) {
@@ -138,123 +186,161 @@ export async function segmentVolume(
     addTime(timings, 'load', started);
   }
 
-  let done = 0;
-  const finish = (job: SliceJob) => {
-    const finishStarted = performance.now();
-    // crop to the slice, normalise by the summed weights, softmax, back to the input grid, argmax
-    const logits = new Float32Array(numClasses * rows * cols);
-    for (let c = 0; c < numClasses; c++) {
-      for (let y = 0; y < rows; y++) {
-        for (let x = 0; x < cols; x++) {
-          const p = y * canvas[1] + x;
-          const w = job.weights ? job.weights[p]! : flips.length;
-          logits[c * rows * cols + y * cols + x] = job.acc[c * canvasPixels + p]! / w;
-        }
-      }
+  const skipped = requested.length - todo.length;
+  let done = skipped;
+  stage(onProgress, 'inference', done, requested.length);
+
+  /** Preprocessed region of slice k on the canvas (zero padded at the end), and its embedding map. */
+  const prepare = async (k: number): Promise<SliceJob> => {
+    let t = performance.now();
+    const slice = pre.slice(k);
+    const padded = new Float32Array(canvasPixels);
+    for (let y = 0; y < regionShape[0]; y++) {
+      const from = (region[0] + y) * cols + region[1];
+      padded.set(slice.subarray(from, from + regionShape[1]), y * canvas[1]);
     }
-    if (rows === origRows && cols === origCols) {
-      argmaxChannels(logits, numClasses, plane, out, job.k * plane);
-    } else {
-      softmaxChannels(logits, numClasses, rows * cols);
-      const probs = resampleProbabilities(logits, numClasses, [rows, cols], [origRows, origCols]);
-      argmaxChannels(probs, numClasses, plane, out, job.k * plane);
+    addTime(timings, 'preprocess', t);
+    let map: Float32Array | null = null;
+    if (embedder && emb) {
+      t = performance.now();
+      const e = await embedder.embed(slice, rows, cols);
+      map = embeddingOnStageGrid(
+        e,
+        embChannels,
+        emb.grid as Shape2,
+        [rows, cols],
+        embStride,
+        embGrid,
+        embOrigin,
+      );
+      addTime(timings, 'embed', t);
+      stage(onProgress, 'embedding', skipped + next, requested.length);
     }
-    addTime(timings, 'postprocess', finishStarted);
-    done++;
-    stage(options.onProgress, 'inference', done, slices.length);
+    return {
+      k,
+      canvas: padded,
+      embedding: map,
+      acc: new Float32Array(numClasses * canvasPixels),
+      weights: multiTile ? new Float32Array(canvasPixels) : null,
+      pending: starts.length * flips.length,
+    };
   };
 
-  const pending: Item[] = [];
-  const imageBuf = new Float32Array(batchSize * patch[0] * patch[1]);
-  const embBuf = emb ? new Float32Array(batchSize * embChannels * embTile[0] * embTile[1]) : null;
-  const runBatch = async () => {
-    let inferStarted = performance.now();
-    const items = pending.splice(0, batchSize);
+  /** Blended logits of the kept part -> labels on the input grid; background elsewhere. */
+  const finish = (job: SliceJob) => {
+    const t = performance.now();
+    const weight = (p: number) => (job.weights ? job.weights[p]! : flips.length);
+    const labels = out.subarray(job.k * plane, (job.k + 1) * plane);
+    if (!resample) {
+      // the weights are positive: argmax of the sums is argmax of the means
+      for (let y = keep[0]; y < keep[2]; y++) {
+        for (let x = keep[1]; x < keep[3]; x++) {
+          const p = (y - region[0]) * canvas[1] + (x - region[1]);
+          let best = 0;
+          let bestV = job.acc[p]!;
+          for (let c = 1; c < numClasses; c++) {
+            const v = job.acc[c * canvasPixels + p]!;
+            if (v > bestV) [best, bestV] = [c, v];
+          }
+          labels[y * cols + x] = best;
+        }
+      }
+    } else {
+      // probabilities on the whole preprocessed slice (background outside the kept part), then the input grid
+      const keepPixels = (keep[2] - keep[0]) * (keep[3] - keep[1]);
+      const logits = new Float32Array(numClasses * keepPixels);
+      let n = 0;
+      for (let y = keep[0]; y < keep[2]; y++) {
+        for (let x = keep[1]; x < keep[3]; x++, n++) {
+          const p = (y - region[0]) * canvas[1] + (x - region[1]);
+          const w = weight(p);
+          for (let c = 0; c < numClasses; c++)
+            logits[c * keepPixels + n] = job.acc[c * canvasPixels + p]! / w;
+        }
+      }
+      softmaxChannels(logits, numClasses, keepPixels);
+      const probs = new Float32Array(numClasses * rows * cols);
+      probs.fill(1, 0, rows * cols);
+      n = 0;
+      for (let y = keep[0]; y < keep[2]; y++) {
+        for (let x = keep[1]; x < keep[3]; x++, n++) {
+          for (let c = 0; c < numClasses; c++)
+            probs[c * rows * cols + y * cols + x] = logits[c * keepPixels + n]!;
+        }
+      }
+      const back = resampleProbabilities(probs, numClasses, [rows, cols], [origRows, origCols]);
+      argmaxChannels(back, numClasses, plane, labels);
+    }
+    addTime(timings, 'postprocess', t);
+    done++;
+    stage(onProgress, 'inference', done, requested.length);
+  };
+
+  /** Copies the items' inputs and starts the network on them (it runs in the session's worker thread). */
+  const submit = (items: Item[]): Promise<Float32Array> => {
+    const t = performance.now();
     const n = items.length;
+    const imageBuf = new Float32Array(n * tilePixels);
+    const embLength = embChannels * embTile[0] * embTile[1];
+    const embBuf = emb ? new Float32Array(n * embLength) : null;
     items.forEach((it, b) => {
-      extractTile(it.job.canvas, 1, canvas, it.start, patch, it.flip, imageBuf, b * patch[0] * patch[1]);
+      extractTile(it.job.canvas, 1, canvas, it.start, tile, it.flip, imageBuf, b * tilePixels);
       if (embBuf && it.job.embedding) {
         const eStart: Shape2 = [it.start[0] / embStride[0], it.start[1] / embStride[1]];
-        extractTile(
-          it.job.embedding,
-          embChannels,
-          embGrid,
-          eStart,
-          embTile,
-          it.flip,
-          embBuf,
-          b * embChannels * embTile[0] * embTile[1],
-        );
+        extractTile(it.job.embedding, embChannels, embGrid, eStart, embTile, it.flip, embBuf, b * embLength);
       }
     });
     const feeds: Record<string, ort.Tensor> = {
-      image: new ort.Tensor('float32', imageBuf.subarray(0, n * patch[0] * patch[1]), [
-        n,
-        1,
-        patch[0],
-        patch[1],
-      ]),
+      image: new ort.Tensor('float32', imageBuf, [n, 1, tile[0], tile[1]]),
     };
-    if (embBuf) {
-      const len = embChannels * embTile[0] * embTile[1];
-      feeds.embedding = new ort.Tensor('float32', embBuf.subarray(0, n * len), [n, embChannels, ...embTile]);
-    }
-    const result = await session.run(feeds);
-    const logits = result.logits!.data as Float32Array;
-    const per = numClasses * patch[0] * patch[1];
+    if (embBuf) feeds.embedding = new ort.Tensor('float32', embBuf, [n, embChannels, ...embTile]);
+    const result = session.run(feeds).then((r) => r.logits!.data as Float32Array);
+    result.catch(() => undefined); // awaited later; a failure must not count as unhandled meanwhile
+    addTime(timings, 'infer', t);
+    return result;
+  };
+
+  const consume = (items: Item[], logits: Float32Array) => {
+    const per = numClasses * tilePixels;
     items.forEach((it, b) => {
+      const t = performance.now();
       accumulateTile(
         it.job.acc,
         it.job.weights,
         numClasses,
         canvas,
         it.start,
-        patch,
+        tile,
         it.flip,
         logits,
         b * per,
         gaussian,
       );
-      if (--it.job.pending === 0) {
-        addTime(timings, 'infer', inferStarted);
-        finish(it.job);
-        inferStarted = performance.now();
-      }
+      addTime(timings, 'infer', t);
+      if (--it.job.pending === 0) finish(it.job);
     });
-    addTime(timings, 'infer', inferStarted);
   };
 
-  {
-    stage(options.onProgress, 'inference', 0, slices.length);
-    for (let n = 0; n < slices.length; n++) {
+  const queue: Item[] = [];
+  let next = 0;
+  let inflight: { items: Item[]; logits: Promise<Float32Array> } | null = null;
+  for (;;) {
+    // prepare the next batch while the previous one runs
+    while (queue.length < batch && next < todo.length) {
       if (options.signal?.aborted) throw cancelledError('Inference');
-      const k = slices[n]!;
-      started = performance.now();
-      const slice = pre.slice(k);
-      const padded = new Float32Array(canvasPixels);
-      for (let y = 0; y < rows; y++) padded.set(slice.subarray(y * cols, (y + 1) * cols), y * canvas[1]);
-      addTime(timings, 'preprocess', started);
-      let map: Float32Array | null = null;
-      if (embedder && emb) {
-        started = performance.now();
-        const e = await embedder.embed(slice, rows, cols);
-        map = embeddingOnStageGrid(e, embChannels, emb.grid as Shape2, [rows, cols], embStride, embGrid);
-        addTime(timings, 'embed', started);
-        stage(options.onProgress, 'embedding', n + 1, slices.length);
-      }
-      const job: SliceJob = {
-        k,
-        canvas: padded,
-        embedding: map,
-        acc: new Float32Array(numClasses * canvasPixels),
-        weights: multiTile ? new Float32Array(canvasPixels) : null,
-        pending: ys.length * xs.length * flips.length,
-      };
-      for (const y of ys)
-        for (const x of xs) for (const flip of flips) pending.push({ job, start: [y, x], flip });
-      while (pending.length >= batchSize) await runBatch();
+      const job = await prepare(todo[next++]!);
+      for (const start of starts) for (const flip of flips) queue.push({ job, start, flip });
     }
-    while (pending.length > 0) await runBatch();
+    const items = queue.splice(0, batch);
+    const running = items.length ? { items, logits: submit(items) } : null;
+    if (inflight) {
+      const t = performance.now();
+      const logits = await inflight.logits;
+      addTime(timings, 'infer', t);
+      consume(inflight.items, logits);
+    }
+    if (!running) break;
+    inflight = running;
   }
   return { geometry: image.geometry, data: out };
 }

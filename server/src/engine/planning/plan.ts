@@ -198,6 +198,10 @@ export const PlanSchema = z.object({
     tileStep: z.number(),
     gaussianSigmaScale: z.number(),
     mirrorAxes: z.array(z.number().int()),
+    /** Mirror test-time augmentation; null = the device's default (inference/tta.ts) */
+    tta: z.boolean().nullable().default(null),
+    /** Also export an int8 network, quantized on training slices (opt-in: `nnsam predict --precision int8`) */
+    int8: z.boolean().default(false),
   }),
   fingerprint: z.object({
     cases: z.number().int(),
@@ -635,7 +639,7 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
       },
       selfTraining: { enabled: false, at: [0.5], threshold: 0.8, share: 0.5, tta: true },
     },
-    inference: { tileStep: 0.5, gaussianSigmaScale: 1 / 8, mirrorAxes: [0, 1] },
+    inference: { tileStep: 0.5, gaussianSigmaScale: 1 / 8, mirrorAxes: [0, 1], tta: null, int8: false },
     fingerprint,
     warnings,
     overrides: [],

@@ -250,6 +250,13 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         file: 'network.onnx',
         inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
         sha256: (await sha256File(join(partial, 'network.onnx'))).slice(0, 16),
+        int8: metrics.int8
+          ? {
+              file: metrics.int8.file,
+              sha256: (await sha256File(join(partial, metrics.int8.file))).slice(0, 16),
+              calibrationSlices: metrics.int8.calibrationSlices,
+            }
+          : null,
       },
       plan: 'plan.json',
       postprocessing: { largestComponent: [], decidedOn: 'none', dicePerClass: null },

@@ -92,7 +92,6 @@ export function ruleRoutes(ctx: AppContext): RouteSpec[] {
               seriesInstanceUID: s.seriesInstanceUID,
               store: true,
               returnSeg: false,
-              tta: true,
               ruleId: rule.id,
             });
             const job = store.db.transaction(() => {

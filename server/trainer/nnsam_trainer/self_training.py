@@ -13,8 +13,10 @@ are never pseudo-labelled (they are not in the unlabelled split).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .augmentation import whole_slice_inputs
@@ -31,6 +33,9 @@ class SelfTrainingParams:
     share: float = 0.5
     #: mirror test-time augmentation over both axes while pseudo-labelling (4 passes)
     tta: bool = True
+    #: a round stops after this many seconds (the caller gives a share of the budget); the slices are visited
+    #: in a seeded random order, so a round cut short still spreads over every series
+    max_seconds: float | None = None
 
 
 def params_from_plan(training_plan: dict) -> SelfTrainingParams | None:
@@ -62,9 +67,10 @@ def mean_softmax(net, image: torch.Tensor, emb: torch.Tensor | None, tta: bool) 
 
 @torch.no_grad()
 def pseudo_label_slices(net, slices: list[Slice], plan: dict, num_classes: int, ignore: int,
-                        params: SelfTrainingParams, device: torch.device) -> list[Slice]:
+                        params: SelfTrainingParams, device: torch.device,
+                        rng: np.random.Generator | None = None) -> list[Slice]:
     """One pseudo-labelled copy of each unlabelled slice: argmax where the mean softmax >= threshold, else
-    `ignore`. Slices with no confident pixel are left out."""
+    `ignore`. Slices with no confident pixel are left out, and so are those a time limit leaves unvisited."""
     divisible = tuple(plan["network"]["divisibleBy"])
     patch = tuple(plan["network"]["patchSize"])
     emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
@@ -72,8 +78,13 @@ def pseudo_label_slices(net, slices: list[Slice], plan: dict, num_classes: int, 
     net.eval()
     net.deep_supervision = False
     out: list[Slice] = []
+    order = (rng or np.random.default_rng(0)).permutation(len(slices))
+    started = time.perf_counter()
     try:
-        for s in slices:
+        for i in order:
+            if params.max_seconds is not None and time.perf_counter() - started > params.max_seconds:
+                break
+            s = slices[int(i)]
             image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
             prob = mean_softmax(net, image.to(device), emb.to(device) if emb is not None else None, params.tta)
             h, w = s.image.shape

@@ -40,6 +40,7 @@ from .semi_supervised import (ClassThresholds, make_teacher, params_from_plan, p
                               strong_view, unsupervised_loss, update_teacher)
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
+ROUND_BUDGET_SHARE = 0.1  # the most of a wall-clock budget one self-training round may take
 
 
 @dataclass
@@ -150,7 +151,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     opt_name = opts.optimizer or tplan.get("optimizer", "AdamW")
     wd = float(tplan.get("weightDecay", 3e-5))
     if opt_name == "AdamW":
-        optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd)
+        # fused: one kernel for all parameters; the per-tensor loop took 0.12 s of a 0.8 s CPU step (cProfile)
+        optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd, fused=True)
     elif opt_name == "SGD-nesterov":
         optimizer = torch.optim.SGD(net.parameters(), lr0, weight_decay=wd,
                                     momentum=float(tplan.get("momentum", 0.99)), nesterov=True)
@@ -221,9 +223,12 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             break
         if st_rounds and done >= st_rounds[0]:
             st_rounds.pop(0)
+            if budget_s:  # a round may take a tenth of the budget, however many slices the series have
+                st.max_seconds = ROUND_BUDGET_SHARE * budget_s
             with precision.autocast():
                 pseudo = self_training.pseudo_label_slices(net, ds.unlabelled, plan, ds.num_classes,
-                                                           ds.ignore_value, st, device)
+                                                           ds.ignore_value, st, device,
+                                                           np.random.default_rng(opts.seed + 4 + it))
             pseudo_count = len(pseudo)
             pseudo_sampler = Sampler(pseudo, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                                      np.random.default_rng(opts.seed + 3 + it), spatial_params_for(patch, tplan),

@@ -80,3 +80,11 @@ def test_training_with_self_training_uses_the_unlabelled_slices_and_keeps_labell
     assert metrics["validation"]["bestDice"] > 0.6  # the supervised bar on this task (chance ~0.1)
     for name, label in labels_before.items():  # labelled slices are read, never rewritten
         assert np.array_equal(np.load(os.path.join(data, "slices", name)), label)
+
+
+def test_a_round_stops_at_its_time_limit():
+    image = np.full((6, 7), -3.0, np.float32)  # confident background everywhere
+    slices = [make_slice(image) for _ in range(5)]
+    cpu = torch.device("cpu")
+    assert len(pseudo_label_slices(PixelNet(), slices, PLAN, 2, IGNORE, SelfTrainingParams(), cpu)) == 5
+    assert pseudo_label_slices(PixelNet(), slices, PLAN, 2, IGNORE, SelfTrainingParams(max_seconds=0.0), cpu) == []

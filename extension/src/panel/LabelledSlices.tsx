@@ -1,9 +1,11 @@
 /**
  * Section 3: "Add labelled slices". Sends the labelmap painted on the active series (only the slices that
- * carry labels; `nnsam.collectLabelmap`) or a SEG loaded in the viewer to the project's training set, and
- * lists the training set (series, slices, classes) with a remove button per example.
+ * carry labels; `nnsam.collectLabelmap`), a SEG loaded in the viewer, or the series itself unlabelled to the
+ * project's training set, and lists the training set (series, slices, classes) with a remove button per
+ * example.
  */
 import type { ClassDef, Example, LabelmapPayload } from '@nnsam/server/api';
+import type { ReactNode } from 'react';
 
 import type { ErrorText, ViewerSelection } from '../workflow/workflow.js';
 import { rgb } from './styles.js';
@@ -16,6 +18,8 @@ export interface LabelledSlicesProps {
   onAdd?: () => void;
   /** "None here": the slice on screen shows none of the classes (undefined: no project) */
   onAddEmpty?: () => void;
+  /** The series on screen without labels, for its images only (undefined: no project) */
+  onAddUnlabelled?: () => void;
   adding?: boolean;
   selection?: ViewerSelection | null;
   onAddSeg?: (segSeriesInstanceUID: string) => void;
@@ -25,10 +29,35 @@ export interface LabelledSlicesProps {
   onRemove?: (exampleId: string) => void;
 }
 
+/** One way to add to the training set: off without a project (no handler) and while an example is sent. */
+function AddButton(props: {
+  onClick?: () => void;
+  adding?: boolean;
+  cy: string;
+  title: string;
+  primary?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={props.primary ? 'nnsam-button primary' : 'nnsam-button'}
+      style={{ width: '100%', marginBottom: 6 }}
+      disabled={!props.onClick || props.adding}
+      onClick={props.onClick}
+      data-cy={props.cy}
+      title={props.onClick ? props.title : 'Select a project first'}
+    >
+      {props.children}
+    </button>
+  );
+}
+
 export function LabelledSlicesView(props: LabelledSlicesProps) {
   const { detected, error } = props;
   const examples = props.examples ?? [];
   const classOf = (value: number) => props.classes?.find((c) => c.value === value);
+  const unlabelled = examples.filter((e) => e.sourceKind === 'image').length;
   return (
     <section className="nnsam-section" data-cy="nnsam-labelled-slices">
       <div className="nnsam-section-header">
@@ -43,36 +72,31 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
           Check
         </button>
       </div>
-      <button
-        type="button"
-        className="nnsam-button primary"
-        style={{ width: '100%', marginBottom: 6 }}
-        disabled={!props.onAdd || props.adding}
+      <AddButton
+        primary
         onClick={props.onAdd}
-        data-cy="nnsam-add-labels"
-        title={
-          props.onAdd
-            ? 'Send the labelled slices of the active series to the training set'
-            : 'Select a project first'
-        }
+        adding={props.adding}
+        cy="nnsam-add-labels"
+        title="Send the labelled slices of the active series to the training set"
       >
         {props.adding ? 'Adding…' : 'Add labelled slices'}
-      </button>
-      <button
-        type="button"
-        className="nnsam-button"
-        style={{ width: '100%', marginBottom: 6 }}
-        disabled={!props.onAddEmpty || props.adding}
+      </AddButton>
+      <AddButton
         onClick={props.onAddEmpty}
-        data-cy="nnsam-add-empty-slice"
-        title={
-          props.onAddEmpty
-            ? 'The slice on screen shows none of the classes: add it so the model learns where they are not'
-            : 'Select a project first'
-        }
+        adding={props.adding}
+        cy="nnsam-add-empty-slice"
+        title="The slice on screen shows none of the classes: add it so the model learns where they are not"
       >
         None of the classes on this slice
-      </button>
+      </AddButton>
+      <AddButton
+        onClick={props.onAddUnlabelled}
+        adding={props.adding}
+        cy="nnsam-add-unlabelled-series"
+        title="Add the series on screen without labels (say, the one you will segment): training that learns from unlabelled slices uses its images"
+      >
+        Add this series unlabelled
+      </AddButton>
       {!detected && !error && !examples.length && (
         <div className="nnsam-muted nnsam-small">
           Paint a few slices of the active series (Start labelling, then OHIF&apos;s brush), then add them.
@@ -115,7 +139,8 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
       {examples.length > 0 && (
         <>
           <div className="nnsam-small nnsam-muted" style={{ marginTop: 8 }}>
-            Training set: {new Set(examples.map((e) => e.seriesInstanceUID)).size} series,{' '}
+            Training set: {new Set(examples.map((e) => e.seriesInstanceUID)).size} series
+            {unlabelled > 0 && ` (${unlabelled} unlabelled)`},{' '}
             {examples.reduce((n, e) => n + e.labelledSlices.length, 0)} slices
           </div>
           <ul className="nnsam-list nnsam-small" data-cy="nnsam-training-set">
@@ -126,21 +151,27 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
                     {props.seriesName?.(e.seriesInstanceUID) ?? `…${e.seriesInstanceUID.slice(-10)}`}
                     {e.sourceKind === 'seg' && <span className="nnsam-muted"> · SEG</span>}
                   </div>
-                  <div className="nnsam-muted">
-                    {e.labelledSlices.length} slice{e.labelledSlices.length === 1 ? '' : 's'} (
-                    {e.labelledSlices.map((k) => k + 1).join(', ')})
-                  </div>
-                  <div className="nnsam-row" style={{ flexWrap: 'wrap' }}>
-                    {e.classesPresent.length === 0 && (
-                      <span className="nnsam-muted">none of the classes</span>
-                    )}
-                    {e.classesPresent.map((v) => (
-                      <span key={v} className="nnsam-row" style={{ gap: 3 }}>
-                        <span className="nnsam-swatch" style={{ background: rgb(classOf(v)?.color) }} />
-                        {classOf(v)?.name ?? `class ${v}`}
-                      </span>
-                    ))}
-                  </div>
+                  {e.sourceKind === 'image' ? (
+                    <div className="nnsam-muted">unlabelled (images only)</div>
+                  ) : (
+                    <>
+                      <div className="nnsam-muted">
+                        {e.labelledSlices.length} slice{e.labelledSlices.length === 1 ? '' : 's'} (
+                        {e.labelledSlices.map((k) => k + 1).join(', ')})
+                      </div>
+                      <div className="nnsam-row" style={{ flexWrap: 'wrap' }}>
+                        {e.classesPresent.length === 0 && (
+                          <span className="nnsam-muted">none of the classes</span>
+                        )}
+                        {e.classesPresent.map((v) => (
+                          <span key={v} className="nnsam-row" style={{ gap: 3 }}>
+                            <span className="nnsam-swatch" style={{ background: rgb(classOf(v)?.color) }} />
+                            {classOf(v)?.name ?? `class ${v}`}
+                          </span>
+                        ))}
+                      </div>
+                    </>
+                  )}
                 </span>
                 {props.onRemove && (
                   <button

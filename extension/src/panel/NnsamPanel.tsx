@@ -7,7 +7,7 @@
 import { useEffect, useSyncExternalStore } from 'react';
 
 import { PANEL_TEST_ID } from '../ids.js';
-import { runReported, type Workflow } from '../workflow/workflow.js';
+import { hasLabelledSlices, runReported, type Workflow } from '../workflow/workflow.js';
 import { LabelledSlicesView } from './LabelledSlices.js';
 import { ServerStatusView } from './ServerStatus.js';
 import { ProjectSection, SegmentSection, TrainSection } from './sections.js';
@@ -24,7 +24,9 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
     ? 'Create or choose a project first.'
     : !state.examples.length
       ? 'Add labelled slices first.'
-      : undefined;
+      : !hasLabelledSlices(state.examples)
+        ? 'Add labelled slices first: unlabelled series alone teach no class.'
+        : undefined;
 
   return (
     <div className="nnsam-panel" data-cy={PANEL_TEST_ID}>
@@ -56,6 +58,11 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
         onAddEmpty={
           project ? () => run('nnSAM: cannot add the slice', () => workflow.addEmptySlice()) : undefined
         }
+        onAddUnlabelled={
+          project
+            ? () => run('nnSAM: cannot add the series', () => workflow.addSeriesUnlabelled())
+            : undefined
+        }
         adding={state.adding}
         selection={state.selection}
         onAddSeg={project ? (uid) => run('nnSAM: cannot add the SEG', () => workflow.addSeg(uid)) : undefined}
@@ -68,7 +75,7 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
         job={state.train}
         curve={state.train?.curve ?? []}
         model={state.model}
-        canTrain={!!project && state.examples.length > 0}
+        canTrain={!!project && hasLabelledSlices(state.examples)}
         reason={trainReason}
         defaultMinutes={workflow.config.training.minutes}
         defaultEncoder={workflow.config.training.encoder}

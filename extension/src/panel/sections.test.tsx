@@ -93,6 +93,24 @@ describe('panel sections fed by props', () => {
       />,
     );
     expect(text(done)).toContain('Model Cardiac 2026 · val Dice 0.910 · 40 iterations');
+    const learnt = renderToStaticMarkup(
+      <TrainSection
+        job={{ state: 'succeeded' }}
+        curve={[]}
+        model={{
+          id: 'm8',
+          name: 'Cardiac 2027',
+          metrics: { iterations: 40, trainSlices: 20, valSlices: 0, unlabelledSlices: 176 },
+          encoder: 'none',
+        }}
+        canTrain
+        onTrain={noop}
+        onCancel={noop}
+      />,
+    );
+    expect(text(learnt)).toContain(
+      'Model Cardiac 2027 · 40 iterations · 20 labelled + 176 unlabelled slices · encoder none',
+    );
     expect(text(done)).toContain('Budget');
     const failed = renderToStaticMarkup(
       <TrainSection
@@ -115,11 +133,18 @@ describe('panel sections fed by props', () => {
       'val Dice 0.500',
       '61 s',
     ]);
-    // what the model learnt from: labelled and unlabelled slices (semi-supervised training)
-    expect(modelMetricsText({ trainSlices: 18, unlabelledSlices: 176 })).toEqual([
-      '18 labelled',
-      '176 unlabelled slices',
+    // what the model learnt from, in one phrase: labelled slices (with those held out for validation)
+    // and unlabelled ones
+    expect(modelMetricsText({ trainSlices: 20, valSlices: 0, unlabelledSlices: 176 })).toEqual([
+      '20 labelled + 176 unlabelled slices',
     ]);
+    expect(modelMetricsText({ iterations: 9, trainSlices: 36, valSlices: 5, unlabelledSlices: 0 })).toEqual([
+      '9 iterations',
+      '41 labelled (5 held out) + 0 unlabelled slices',
+    ]);
+    // a model from before unlabelled learning records no unlabelledSlices
+    expect(modelMetricsText({ trainSlices: 8 })).toEqual(['8 labelled slices']);
+    expect(modelMetricsText({ unlabelledSlices: 4, valSlices: 2 })).toEqual([]);
   });
 
   it('needs two loss points before drawing a curve', () => {

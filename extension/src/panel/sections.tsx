@@ -236,14 +236,33 @@ const METRIC_NAMES: Record<string, (v: number) => string> = {
   bestValDice: (v) => `val Dice ${v.toFixed(3)}`,
   iterations: (v) => `${v} iterations`,
   seconds: (v) => `${Math.round(v)} s`,
-  trainSlices: (v) => `${v} labelled`,
-  unlabelledSlices: (v) => `${v} unlabelled slices`,
 };
 
+const numberIn = (metrics: Record<string, unknown>, key: string): number | undefined => {
+  const v = metrics[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+
+/**
+ * What the model learnt from, in one phrase: "20 labelled (2 held out) + 176 unlabelled slices". Models
+ * from before unlabelled learning record no unlabelledSlices and say only how many slices were labelled.
+ */
+function slicesText(metrics: Record<string, unknown>): string | undefined {
+  const train = numberIn(metrics, 'trainSlices');
+  if (train === undefined) return undefined;
+  const heldOut = numberIn(metrics, 'valSlices') ?? 0;
+  const unlabelled = numberIn(metrics, 'unlabelledSlices');
+  const labelled = `${train + heldOut} labelled${heldOut ? ` (${heldOut} held out)` : ''}`;
+  return unlabelled === undefined ? `${labelled} slices` : `${labelled} + ${unlabelled} unlabelled slices`;
+}
+
 export function modelMetricsText(metrics: Record<string, unknown>): string[] {
-  return Object.entries(METRIC_NAMES)
-    .filter(([k]) => typeof metrics[k] === 'number' && Number.isFinite(metrics[k]))
-    .map(([k, format]) => format(metrics[k] as number));
+  const named = Object.entries(METRIC_NAMES).flatMap(([k, format]) => {
+    const v = numberIn(metrics, k);
+    return v === undefined ? [] : [format(v)];
+  });
+  const slices = slicesText(metrics);
+  return slices ? [...named, slices] : named;
 }
 
 export function TrainSection(props: {

@@ -1,7 +1,7 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 
-import type { Info } from '@nnsam/server/api';
+import type { Example, Info } from '@nnsam/server/api';
 
 import { LabelledSlicesView } from './LabelledSlices.js';
 import { ServerStatusView } from './ServerStatus.js';
@@ -12,6 +12,17 @@ const text = (html: string) =>
     .replace(/\s+/g, ' ')
     .trim();
 const noop = () => undefined;
+
+/** An example as the server lists it, with the fields these views do not show filled in. */
+const example = (
+  e: Pick<Example, 'id' | 'seriesInstanceUID' | 'sourceKind' | 'labelledSlices' | 'classesPresent'>,
+): Example => ({
+  projectId: 'p',
+  studyInstanceUID: '1',
+  labelledSOPInstanceUIDs: e.labelledSlices.map((k) => `1.2.${k}`),
+  createdAt: 'now',
+  ...e,
+});
 
 const info = (configured: boolean, gpus: string[] = []): Info => ({
   version: '0.1.0',
@@ -103,6 +114,7 @@ describe('labelled slices section', () => {
     expect(text(html)).toContain('1 labelled slice · 3×4 · Liver');
     expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
     expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-empty-slice"/);
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-unlabelled-series"/);
 
     const withSet = renderToStaticMarkup(
       <LabelledSlicesView
@@ -122,28 +134,20 @@ describe('labelled slices section', () => {
         }}
         onAddSeg={noop}
         examples={[
-          {
+          example({
             id: 'ex1',
-            projectId: 'p',
-            studyInstanceUID: '1',
             seriesInstanceUID: '2',
             sourceKind: 'seg',
             labelledSlices: [0, 4],
-            labelledSOPInstanceUIDs: ['a', 'b'],
             classesPresent: [1],
-            createdAt: 'now',
-          },
-          {
+          }),
+          example({
             id: 'ex2',
-            projectId: 'p',
-            studyInstanceUID: '1',
             seriesInstanceUID: '2',
             sourceKind: 'labelmap',
             labelledSlices: [7],
-            labelledSOPInstanceUIDs: ['c'],
             classesPresent: [],
-            createdAt: 'now',
-          },
+          }),
         ]}
       />,
     );
@@ -155,5 +159,50 @@ describe('labelled slices section', () => {
     expect(text(withSet)).toContain('Or add a SEG of this series: Liver SEG');
     expect(withSet).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-labels"/);
     expect(withSet).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-empty-slice"/);
+  });
+
+  it('offers the series on screen unlabelled and lists such a series as images only', () => {
+    const html = renderToStaticMarkup(
+      <LabelledSlicesView
+        detected={null}
+        error={null}
+        onDetect={noop}
+        onAdd={noop}
+        onAddUnlabelled={noop}
+        onRemove={noop}
+        classes={[{ value: 1, name: 'Liver', color: [9, 8, 7] }]}
+        seriesName={(uid) => (uid === '2' ? 'S3 CT abdomen' : 'S4 CT venous')}
+        examples={[
+          example({
+            id: 'ex1',
+            seriesInstanceUID: '2',
+            sourceKind: 'labelmap',
+            labelledSlices: [3, 5],
+            classesPresent: [1],
+          }),
+          example({
+            id: 'ex2',
+            seriesInstanceUID: '4',
+            sourceKind: 'image',
+            labelledSlices: [],
+            classesPresent: [],
+          }),
+        ]}
+      />,
+    );
+    const button = /<button[^>]*data-cy="nnsam-add-unlabelled-series"[^>]*>([^<]*)<\/button>/.exec(html);
+    expect(button?.[0]).not.toContain('disabled=""');
+    expect(button?.[1]).toBe('Add this series unlabelled');
+    // counted as a series, not as slices; listed without a slice count or a class ("none of the classes"
+    // is for a labelled negative slice, which this is not)
+    expect(text(html)).toContain('Training set: 2 series (1 unlabelled), 2 slices');
+    expect(text(html)).toContain('S4 CT venous unlabelled (images only) Remove');
+    expect(text(html)).not.toContain('none of the classes');
+    expect(text(html)).not.toContain('0 slices');
+    // adding anything is off while an example is on its way
+    const busy = renderToStaticMarkup(
+      <LabelledSlicesView detected={null} error={null} onDetect={noop} onAddUnlabelled={noop} adding />,
+    );
+    expect(busy).toMatch(/<button[^>]*disabled=""[^>]*data-cy="nnsam-add-unlabelled-series"/);
   });
 });

@@ -364,11 +364,28 @@ export class Workflow {
     );
   }
 
+  /**
+   * The series on screen as an example without labels (say, the one about to be segmented): nobody paints
+   * it, and training that learns from unlabelled slices learns from its images.
+   */
+  async addSeriesUnlabelled(): Promise<Example> {
+    const project = this.requireProject();
+    const selection = this.labelsStep(() => this.requireSelection());
+    return this.sendExample(
+      project,
+      {
+        studyInstanceUID: selection.studyInstanceUID,
+        seriesInstanceUID: selection.seriesInstanceUID,
+        source: { kind: 'image' },
+      },
+      () => `Added ${selection.description} to "${project.name}" unlabelled (images only).`,
+    );
+  }
+
   /** Sends a SEG series already in the PACS (and loaded in the viewer) as a training example. */
   async addSeg(segSeriesInstanceUID: string): Promise<Example> {
     const project = this.requireProject();
-    const selection = this.selection();
-    if (!selection) throw noSeries();
+    const selection = this.requireSelection();
     return this.sendExample(
       project,
       {
@@ -445,6 +462,13 @@ export class Workflow {
       throw new ViewerError('no_examples', `Project "${project.name}" has no training examples yet.`, {
         hint: 'Paint a few slices and press "Add labelled slices" first.',
       });
+    }
+    if (!hasLabelledSlices(this.current.examples)) {
+      throw new ViewerError(
+        'no_labelled_slices',
+        `Project "${project.name}" has only unlabelled series (images only); training needs at least one labelled slice.`,
+        { hint: 'Paint a few slices and press "Add labelled slices" first.' },
+      );
     }
     if (this.current.train && !isOver(this.current.train.state)) {
       throw new ViewerError('already_training', `Project "${project.name}" is already training.`, {
@@ -763,6 +787,12 @@ export class Workflow {
     return project;
   }
 
+  private requireSelection(): ViewerSelection {
+    const selection = this.selection();
+    if (!selection) throw noSeries();
+    return selection;
+  }
+
   /** The labelmap "Start labelling" made, if it still exists and is on the active viewport. */
   private paintSegmentation(): string | undefined {
     const id = this.current.paintSegmentationId;
@@ -807,6 +837,11 @@ export function checkClasses(labelmap: LabelmapPayload, project: Project): void 
       },
     );
   }
+}
+
+/** Whether any example labels a slice: series added unlabelled alone teach no class (the server refuses). */
+export function hasLabelledSlices(examples: Example[]): boolean {
+  return examples.some((e) => e.labelledSlices.length > 0);
 }
 
 function isOver(state: JobState | 'starting'): boolean {

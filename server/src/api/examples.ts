@@ -19,11 +19,17 @@ export const SegSource = z
   })
   .strict();
 
+/**
+ * This series without labels: the trainer may learn from its images (e.g. the series about to be
+ * segmented) when the plan learns from unlabelled slices; it never teaches a class by itself.
+ */
+export const ImageSource = z.object({ kind: z.literal('image') }).strict();
+
 export const ExampleCreate = z
   .object({
     studyInstanceUID: Uid,
     seriesInstanceUID: Uid,
-    source: z.discriminatedUnion('kind', [LabelmapSource, SegSource]),
+    source: z.discriminatedUnion('kind', [LabelmapSource, SegSource, ImageSource]),
   })
   .strict();
 export type ExampleCreate = z.infer<typeof ExampleCreate>;
@@ -33,8 +39,9 @@ export const Example = z.object({
   projectId: Id,
   studyInstanceUID: Uid,
   seriesInstanceUID: Uid,
-  sourceKind: z.enum(['labelmap', 'seg']),
-  /** Indices (k, in the server's sorted slice order) of the labelled slices. */
+  /** labelmap: painted in the viewer; seg: a SEG in the PACS; image: the series unlabelled (images only). */
+  sourceKind: z.enum(['labelmap', 'seg', 'image']),
+  /** Indices (k, in the server's sorted slice order) of the labelled slices (none for an image-only example). */
   labelledSlices: z.array(z.number().int().min(0)),
   /** SOP Instance UIDs of the labelled slices, same order. */
   labelledSOPInstanceUIDs: z.array(z.string()),

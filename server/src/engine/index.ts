@@ -3,6 +3,7 @@
  * Volumes are in memory (Volume from ../volume); NIfTI and DICOM readers live elsewhere.
  */
 export { planFromCases, PlanSchema, type Plan, type PlanOptions, type EncoderRef } from './planning/plan.js';
+export { validateCase } from './planning/fingerprint.js';
 export { networkMacs, type NetworkMacs, type StageMacs } from './planning/cost.js';
 export { trainModel, type TrainModelOptions, type TrainedModel } from './training/train.js';
 export {

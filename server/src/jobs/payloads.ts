@@ -12,6 +12,7 @@ export const StoredSourceSchema = z.discriminatedUnion('kind', [
     segmentMap: z.record(z.string(), z.number().int()).optional(),
     labelledSOPInstanceUIDs: z.array(Uid).optional(),
   }),
+  z.object({ kind: z.literal('image') }),
 ]);
 
 export const TrainJobPayload = z.object({

@@ -1,7 +1,7 @@
 /**
- * Training examples: a series plus labels, checked against the PACS when they are added (so a label on the
- * wrong series or of the wrong size is refused at once, not at training time) and read back as volumes
- * when a model is trained.
+ * Training examples: a series plus labels (or a series alone: image-only), checked against the PACS when
+ * they are added (so a label on the wrong series or of the wrong size is refused at once, not at training
+ * time) and read back as volumes when a model is trained.
  */
 import { readFile, rm, writeFile, rename } from 'node:fs/promises';
 
@@ -13,19 +13,24 @@ import {
   type DicomSeries,
   type DicomwebClient,
 } from '../dicom/index.js';
+import { validateCase } from '../engine/index.js';
 import { newId } from '../store/ids.js';
 import type { Store, StoredExample, StoredSource } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
 import type { Volume } from '../volume/index.js';
+import { classNames } from './classes.js';
 
 export interface ExampleLabels {
   labels: Volume<Uint8Array>;
   labelledSlices: number[];
 }
 
+/** The sources that carry labels (an image-only example has none to read). */
+export type LabelledSource = Exclude<StoredSource, { kind: 'image' }>;
+
 /** Reads the labels of an example on its (already loaded) series, as project class values. */
 export async function labelsOf(
-  source: StoredSource,
+  source: LabelledSource,
   series: DicomSeries,
   classes: ClassDef[],
   client: DicomwebClient,
@@ -151,6 +156,7 @@ export async function addExample(
   input: ExampleCreate,
 ): Promise<StoredExample> {
   const { studyInstanceUID, seriesInstanceUID } = input;
+  if (input.source.kind === 'image') return addImageOnly(store, client, project, input);
   if (input.source.kind === 'labelmap') {
     const lm: LabelmapPayload = input.source.labelmap;
     if (lm.seriesInstanceUID !== seriesInstanceUID || lm.studyInstanceUID !== studyInstanceUID) {
@@ -162,7 +168,7 @@ export async function addExample(
   }
   const series = await loadSeriesFromDicomweb(client, studyInstanceUID, seriesInstanceUID);
   const id = newId('ex');
-  let source: StoredSource;
+  let source: LabelledSource;
   let tmp: string | undefined;
   if (input.source.kind === 'labelmap') {
     const file = store.exampleFile(id);
@@ -199,6 +205,46 @@ export async function addExample(
     if (tmp) await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * A series without labels. Refused when the project already has it unlabelled, and when it cannot be a
+ * training volume: the engine's own check runs now, so its message names the series instead of
+ * "example 3" in a training job that fails minutes later.
+ */
+async function addImageOnly(
+  store: Store,
+  client: DicomwebClient,
+  project: Project,
+  input: ExampleCreate,
+): Promise<StoredExample> {
+  const { studyInstanceUID, seriesInstanceUID } = input;
+  const known = store.examples
+    .list(project.id)
+    .find((e) => e.sourceKind === 'image' && e.seriesInstanceUID === seriesInstanceUID);
+  if (known) {
+    throw new NnsamError(
+      'duplicate_example',
+      `Series ${seriesInstanceUID} is already in the training set of project "${project.name}" unlabelled (example ${known.id}).`,
+      { status: 409, hint: 'Nothing to add: its images are already used.' },
+    );
+  }
+  const series = await loadSeriesFromDicomweb(client, studyInstanceUID, seriesInstanceUID);
+  validateCase(
+    { image: series.volume, labelledSlices: [], name: `Series ${seriesInstanceUID}` },
+    0,
+    classNames(project.classes),
+  );
+  return store.examples.create({
+    projectId: project.id,
+    studyInstanceUID,
+    seriesInstanceUID,
+    sourceKind: 'image',
+    source: { kind: 'image' },
+    labelledSlices: [],
+    labelledSOPInstanceUIDs: [],
+    classesPresent: [],
+  });
 }
 
 export async function removeExampleFiles(example: StoredExample): Promise<void> {

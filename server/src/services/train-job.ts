@@ -19,26 +19,32 @@ import { engineProgress } from './progress.js';
 export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext): Promise<JobOutcome> {
   const payload = TrainJobPayload.parse(raw);
   const client = env.pacs(ctx.jobId);
+  // a series that is labelled elsewhere in the set brings its unlabelled slices with it: an image-only
+  // example of it would only repeat them
+  const labelledSeries = new Set(
+    payload.examples.filter((e) => e.source.kind !== 'image').map((e) => e.seriesInstanceUID),
+  );
+  const examples = payload.examples.filter(
+    (e) => e.source.kind !== 'image' || !labelledSeries.has(e.seriesInstanceUID),
+  );
   const cases: TrainingCase[] = [];
   let modality: string | undefined;
-  for (const [n, ex] of payload.examples.entries()) {
+  for (const [n, ex] of examples.entries()) {
     ctx.signal.throwIfAborted();
     ctx.progress({
       stage: 'fetching',
       done: n,
-      total: payload.examples.length,
+      total: examples.length,
       message: 'loading training series',
     });
     const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, {
       logger: ctx.log,
     });
-    const { labels, labelledSlices } = await labelsOf(
-      ex.source,
-      series,
-      payload.classes,
-      client,
-      ex.studyInstanceUID,
-    );
+    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only
+    const read =
+      ex.source.kind === 'image'
+        ? { labelledSlices: [] }
+        : await labelsOf(ex.source, series, payload.classes, client, ex.studyInstanceUID);
     if (modality && modality !== series.meta.modality) {
       throw new NnsamError(
         'mixed_modalities',
@@ -47,9 +53,9 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
       );
     }
     modality = series.meta.modality;
-    cases.push({ image: series.volume, labels, labelledSlices, name: `example ${n + 1}` });
+    cases.push({ image: series.volume, ...read, name: `example ${n + 1}` });
   }
-  ctx.progress({ stage: 'fetching', done: payload.examples.length, total: payload.examples.length });
+  ctx.progress({ stage: 'fetching', done: examples.length, total: examples.length });
 
   const outDir = env.modelDir(payload.modelId);
   // a retried job may find the folder of an attempt that finished just before the server stopped

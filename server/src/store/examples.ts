@@ -8,7 +8,7 @@ interface ExampleRow {
   project_id: string;
   study_uid: string;
   series_uid: string;
-  source_kind: 'labelmap' | 'seg';
+  source_kind: Example['sourceKind'];
   source: string;
   labelled_slices: string;
   labelled_sops: string;
@@ -16,9 +16,13 @@ interface ExampleRow {
   created_at: string;
 }
 
-/** What a stored example points at: the labelmap file (under the data dir) or the SEG in the PACS. */
+/**
+ * What a stored example points at: the labelmap file (under the data dir), the SEG in the PACS, or nothing
+ * but its series (image-only).
+ */
 export type StoredSource =
   | { kind: 'labelmap'; file: string }
+  | { kind: 'image' }
   | {
       kind: 'seg';
       segSeriesInstanceUID: string;

@@ -81,7 +81,7 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       method: 'post',
       path: '/projects/:projectId/examples',
       summary:
-        'Add a training example: a series plus labels, either painted in the viewer (compact labelmap) or a SEG already in the PACS. The server checks them against the series.',
+        'Add a training example: a series plus labels, either painted in the viewer (compact labelmap) or a SEG already in the PACS, or the series alone, unlabelled (images only). The server checks them against the series.',
       tag: 'projects',
       params: ProjectParams,
       body: ExampleCreate,
@@ -123,6 +123,17 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
             status: 409,
             hint: 'Add labelled slices first (POST /api/projects/{id}/examples).',
           });
+        }
+        // the engine refuses this too, but only once the job runs: a 4xx now instead of a job that fails later
+        if (!examples.some((e) => e.labelledSlices.length > 0)) {
+          throw new NnsamError(
+            'no_labelled_slices',
+            `Project "${project.name}" has only unlabelled series (images only); training needs at least one labelled slice.`,
+            {
+              status: 409,
+              hint: 'Add labelled slices (a labelmap painted in the viewer, or a SEG) first (POST /api/projects/{id}/examples).',
+            },
+          );
         }
         const payload = TrainJobPayload.parse({
           projectId: project.id,

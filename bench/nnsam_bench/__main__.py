@@ -34,7 +34,7 @@ TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "e
            "variants", "report", "summary", "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
 #: the variants target's predictions (nnsam_bench/variants.py; kept here so --help needs no imports)
-VARIANT_NAMES = ("cpu", "tta", "tiles", "nocrop", "int8", "legacy")
+VARIANT_NAMES = ("cpu", "tta", "whole", "nocrop", "int8", "legacy")
 
 
 def ints(text: str) -> tuple[int, ...]:

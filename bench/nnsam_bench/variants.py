@@ -28,18 +28,18 @@ from .paths import work_dir
 
 #: name -> (what it is, `nnsam predict` flags)
 VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "cpu": ("the CPU default: whole slice, cropped to the body, one pass", ["--no-tta"]),
-    "tta": ("the same with 4 mirror passes (the GPU default)", ["--tta"]),
-    "tiles": ("nnU-Net's sliding window instead of the whole slice, one pass", ["--no-tta", "--no-whole-slice"]),
-    "nocrop": ("whole slice without cropping, one pass", ["--no-tta", "--no-crop"]),
-    "int8": ("the int8 network, whole slice, cropped, one pass", ["--no-tta", "--precision", "int8"]),
+    "cpu": ("the server's CPU default: sliding window, cropped to the body, one pass", ["--no-tta"]),
+    "tta": ("the same with 4 mirror passes (nnsam predict's and the GPU's default)", ["--tta"]),
+    "whole": ("each slice whole instead of the sliding window, one pass (opt-in)", ["--no-tta", "--whole-slice"]),
+    "nocrop": ("sliding window without cropping, one pass", ["--no-tta", "--no-crop"]),
+    "int8": ("the int8 network, sliding window, cropped, one pass", ["--no-tta", "--precision", "int8"]),
     "legacy": ("the engine before issue 16: sliding window, 4 mirror passes, no cropping",
                ["--tta", "--no-whole-slice", "--no-crop"]),
 }
 #: (what is compared, variant, reference)
 COMPARISONS = (
     ("test-time augmentation: 4 mirror passes against 1", "tta", "cpu"),
-    ("whole slice against nnU-Net's sliding window", "cpu", "tiles"),
+    ("whole slice against nnU-Net's sliding window", "whole", "cpu"),
     ("cropping to the body against none", "cpu", "nocrop"),
     ("int8 against float32", "int8", "cpu"),
     ("the CPU default against the engine before issue 16", "cpu", "legacy"),

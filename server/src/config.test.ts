@@ -5,8 +5,8 @@ import { loadConfig } from './config.js';
 describe('engine settings', () => {
   it('reads test-time augmentation, whole-slice inference and its pixel limit, and refuses bad values by name', () => {
     const base = { NNSAM_DATA: '/tmp/nnsam-config-test' };
-    expect(loadConfig({}, base).engine).toMatchObject({ tta: 'auto', wholeSlice: true });
-    expect(loadConfig({}, { ...base, NNSAM_WHOLE_SLICE: 'false' }).engine.wholeSlice).toBe(false);
+    expect(loadConfig({}, base).engine).toMatchObject({ tta: 'auto', wholeSlice: false });
+    expect(loadConfig({}, { ...base, NNSAM_WHOLE_SLICE: 'true' }).engine.wholeSlice).toBe(true);
     expect(loadConfig({}, base).engine.maxPixels).toBeUndefined();
     expect(loadConfig({}, { ...base, NNSAM_TTA: 'off', NNSAM_MAX_PIXELS: '262144' }).engine).toMatchObject({
       tta: 'off',

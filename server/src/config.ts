@@ -62,8 +62,8 @@ export const ServerConfig = z.object({
     tta: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Pixels of one onnxruntime run at most (inference/layout.ts); larger slices use the sliding window */
     maxPixels: int(4096, 2 ** 30).optional(),
-    /** Each slice as one input where it fits (false: always nnU-Net's sliding window, as the network trained) */
-    wholeSlice: bool.default(true),
+    /** Each slice as one input where it fits (opt-in: its instance-norm statistics are not a patch's) */
+    wholeSlice: bool.default(false),
   }),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

@@ -279,13 +279,13 @@ describe("whole-slice inference on the trainer's network (instance norm, SAM emb
   it('gives the sliding window its labels when the slice is one patch, mirrored or not', async () => {
     for (const tta of [false, true]) {
       const runs: InferenceRun[] = [];
-      const whole = await predictVolume(model, c.image, { tta, cache, onRun: (r) => runs.push(r) });
-      const tiled = await predictVolume(model, c.image, {
+      const whole = await predictVolume(model, c.image, {
         tta,
         cache,
-        wholeSlice: false,
+        wholeSlice: true,
         onRun: (r) => runs.push(r),
       });
+      const tiled = await predictVolume(model, c.image, { tta, cache, onRun: (r) => runs.push(r) });
       expect(runs.map((r) => [r.wholeSlice, r.starts.length])).toEqual([
         [true, 1],
         [false, 1],
@@ -341,8 +341,8 @@ describe('a local network', () => {
     localNetwork(join(tmp, 'local-mr.onnx'), 70 * t.scale + t.offset, 140 * t.scale + t.offset);
     const model = testModel('local-mr.onnx', plan);
     const runs: InferenceRun[] = [];
-    const whole = await predictVolume(model, c.image, { onRun: (r) => runs.push(r) });
-    const tiled = await predictVolume(model, c.image, { wholeSlice: false, onRun: (r) => runs.push(r) });
+    const whole = await predictVolume(model, c.image, { wholeSlice: true, onRun: (r) => runs.push(r) });
+    const tiled = await predictVolume(model, c.image, { onRun: (r) => runs.push(r) }); // the default
     await model.close();
     expect(runs[0]).toMatchObject({ wholeSlice: true, tta: false, inputsPerSlice: 1 }); // CPU: no mirroring
     expect(runs[1]!.starts.length).toBeGreaterThan(9);

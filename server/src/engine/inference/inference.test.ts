@@ -13,7 +13,7 @@ import { intensityTransform } from '../preprocessing/normalize.js';
 import { createPreprocessor } from '../preprocessing/preprocess.js';
 import { buildTinyEncoder, exportPlanNetwork, geometry, phantom, python } from '../test-utils.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
-import { diceCounts, diceOf, keepLargestComponent } from './postprocess.js';
+import { diceCounts, diceOf, keepLargestComponent, removeSmallComponents } from './postprocess.js';
 import { predictVolume, type InferenceRun } from './predict.js';
 import { canvasShape, gaussianMap, tileStarts } from './sliding-window.js';
 
@@ -99,6 +99,34 @@ describe('post-processing', () => {
     expect(labels[at(2, 2, 2)]).toBe(1);
     expect(labels[at(5, 5, 0)]).toBe(0);
     expect(labels[at(3, 0, 0)]).toBe(2);
+  });
+
+  it('removes components under a fraction of the largest: a planted far blob goes, a second organ stays', () => {
+    const dims: [number, number, number] = [20, 20, 10];
+    const at = (i: number, j: number, k: number) => i + 20 * (j + 20 * k);
+    const box = (labels: Uint8Array, [i0, j0, k0]: number[], [i1, j1, k1]: number[], v = 1) => {
+      for (let k = k0!; k < k1!; k++)
+        for (let j = j0!; j < j1!; j++) for (let i = i0!; i < i1!; i++) labels[at(i, j, k)] = v;
+    };
+    const make = () => {
+      const labels = new Uint8Array(4000);
+      box(labels, [2, 2, 2], [8, 8, 8]); // the structure: 216 voxels
+      box(labels, [12, 2, 2], [17, 7, 7]); // a second one of its kind (a kidney's twin): 125 voxels, 58 %
+      box(labels, [15, 15, 0], [17, 17, 1]); // a far blob on an end slice: 4 voxels
+      box(labels, [0, 19, 9], [3, 20, 10], 2); // another class, 3 voxels: left alone
+      return labels;
+    };
+    const labels = make();
+    expect(removeSmallComponents(labels, dims, 1, 0.2)).toBe(4);
+    expect(labels[at(15, 15, 0)]).toBe(0);
+    expect(labels[at(5, 5, 5)]).toBe(1);
+    expect(labels[at(14, 4, 4)]).toBe(1);
+    expect(labels[at(1, 19, 9)]).toBe(2);
+    // a higher fraction takes the twin too; 0 removes nothing
+    expect(removeSmallComponents(make(), dims, 1, 0.6)).toBe(129);
+    const untouched = make();
+    expect(removeSmallComponents(untouched, dims, 1, 0)).toBe(0);
+    expect(untouched).toEqual(make());
   });
 
   it('counts Dice per class, skipping ignored pixels', () => {

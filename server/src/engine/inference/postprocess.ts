@@ -45,12 +45,35 @@ export function argmaxChannels(
 
 /**
  * Keeps only the largest 26-connected component of `cls`; its other voxels become background (0).
- * Returns the number of voxels removed. Two flood fills with a Uint8 mark array: no per-voxel label image.
+ * Returns the number of voxels removed.
  */
 export function keepLargestComponent(labels: Uint8Array, dims: Vec3, cls: number): number {
+  return filterComponents(labels, dims, cls, (_size, _largest, isLargest) => isLargest);
+}
+
+/**
+ * Removes the 26-connected components of `cls` smaller than `fraction` of its largest one (0: none removed).
+ * Returns the number of voxels removed.
+ */
+export function removeSmallComponents(labels: Uint8Array, dims: Vec3, cls: number, fraction: number): number {
+  if (fraction <= 0) return 0;
+  return filterComponents(labels, dims, cls, (size, largest) => size >= fraction * largest);
+}
+
+/**
+ * Sets to background (0) every 26-connected component of `cls` that `keep(size, largestSize, isLargest)`
+ * refuses; returns the voxels removed. Flood fills with a Uint8 mark array (no per-voxel label image, which
+ * would cost 4 bytes a voxel on a CT): one pass sizes the components, a second marks the ones to remove.
+ */
+function filterComponents(
+  labels: Uint8Array,
+  dims: Vec3,
+  cls: number,
+  keep: (size: number, largest: number, isLargest: boolean) => boolean,
+): number {
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
-  const mark = new Uint8Array(labels.length); // 1 = visited, 2 = in the kept component
+  const mark = new Uint8Array(labels.length); // 1 = sized, 2 = to remove
   let queue = new Int32Array(1024);
   const fill = (seed: number, value: number, match: number): number => {
     let head = 0;
@@ -89,22 +112,24 @@ export function keepLargestComponent(labels: Uint8Array, dims: Vec3, cls: number
     }
     return size;
   };
-  let bestSeed = -1;
-  let bestSize = 0;
-  let total = 0;
+  const seeds: number[] = [];
+  const sizes: number[] = [];
   for (let v = 0; v < labels.length; v++) {
     if (labels[v] !== cls || mark[v] !== 0) continue;
-    const size = fill(v, 1, 0);
-    total += size;
-    if (size > bestSize) {
-      bestSize = size;
-      bestSeed = v;
-    }
+    seeds.push(v);
+    sizes.push(fill(v, 1, 0));
   }
-  if (bestSeed < 0) return 0;
-  fill(bestSeed, 2, 1);
-  for (let v = 0; v < labels.length; v++) if (labels[v] === cls && mark[v] !== 2) labels[v] = 0;
-  return total - bestSize;
+  if (seeds.length < 2) return 0;
+  let largest = 0;
+  sizes.forEach((size, i) => (largest = size > sizes[largest]! ? i : largest));
+  let removed = 0;
+  sizes.forEach((size, i) => {
+    if (keep(size, sizes[largest]!, i === largest)) return;
+    fill(seeds[i]!, 2, 1);
+    removed += size;
+  });
+  if (removed > 0) for (let v = 0; v < labels.length; v++) if (mark[v] === 2) labels[v] = 0;
+  return removed;
 }
 
 /** Dice counts (2|A and B|, |A| + |B|) per class over the given voxel ranges [start, end). */

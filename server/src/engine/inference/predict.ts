@@ -23,7 +23,12 @@ import type { Volume } from '../../volume/types.js';
 import { bodyExtent } from './body.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { DEFAULT_MAX_PIXELS, inferenceLayout, type Layout } from './layout.js';
-import { argmaxChannels, keepLargestComponent, softmaxChannels } from './postprocess.js';
+import {
+  argmaxChannels,
+  keepLargestComponent,
+  removeSmallComponents,
+  softmaxChannels,
+} from './postprocess.js';
 import { accumulateTile, extractTile, gaussianMap, type Shape2 } from './sliding-window.js';
 import { mirrorPasses, resolveTta } from './tta.js';
 
@@ -112,9 +117,12 @@ export async function predictVolume(
   const labels = await segmentVolume(model, image, options);
   if (options.postprocess !== false) {
     const started = performance.now();
-    for (const c of model.info.postprocessing.largestComponent) {
-      keepLargestComponent(labels.data, labels.geometry.dims, c);
+    const { dims } = labels.geometry;
+    const fraction = model.plan.inference.minComponentFraction;
+    for (const c of Object.keys(model.plan.classes).map(Number)) {
+      removeSmallComponents(labels.data, dims, c, fraction);
     }
+    for (const c of model.info.postprocessing.largestComponent) keepLargestComponent(labels.data, dims, c);
     addTime(options.timings, 'postprocess', started);
   }
   return labels;

@@ -30,6 +30,9 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: ProjectCreate,
       response: Project,
       status: 201,
+      refusals: {
+        400: 'Two classes share a value (invalid_request naming body.classes), or the body breaks its schema.',
+      },
       handler: ({ body }) => store.projects.create(body),
     }),
     route({
@@ -87,6 +90,11 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: ExampleCreate,
       response: Example,
       status: 201,
+      refusals: {
+        400: 'The labels do not fit the series: painted on another series (label_on_wrong_series), another size, or label values the project lacks.',
+        404: 'The project, or the study, series or SEG in the PACS, does not exist.',
+        409: 'The series is already an image-only example of the project (duplicate_example).',
+      },
       handler: async ({ params, body, authorization }) => {
         const project = store.projects.get(params.projectId);
         return publicExample(await ctx.services.addExample(project, body, authorization));
@@ -114,6 +122,9 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: TrainRequest,
       response: Job,
       status: 202,
+      refusals: {
+        409: 'The project has no example, or no labelled slice (no_examples, no_labelled_slices).',
+      },
       createsJob: true,
       handler: async ({ params, body, authorization }) => {
         const project = store.projects.get(params.projectId);

@@ -61,6 +61,20 @@ if [[ ! -e "$py_stamp" ]]; then
   touch "$py_stamp"
 fi
 
+# --- 3b. Test-only Python tools: highdicom and schemathesis -----------------------------------------
+# A venv of their own: the tests read SEGs and fuzz the API with them, the trainer never imports them, and
+# their pins (hypothesis, requests...) must not move with the trainer's lock or its torch.
+TEST_VENV="$ROOT/.cache/test-venv"
+TEST_LOCK="$ROOT/test/python-requirements.lock"
+test_stamp="$TEST_VENV/.nnsam-setup-$(hash_of test/python-requirements.lock)"
+if [[ ! -e "$test_stamp" ]]; then
+  log "creating the test tools' Python environment in .cache/test-venv"
+  [[ -x "$TEST_VENV/bin/python" ]] || "${NNSAM_PYTHON:-python3}" -m venv "$TEST_VENV"
+  "$TEST_VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r "$TEST_LOCK"
+  rm -f "$TEST_VENV"/.nnsam-setup-*
+  touch "$test_stamp"
+fi
+
 # --- 4. The stock OHIF viewer (prebuilt dist/ of @ohif/app, pinned) ------------------------------------
 # Not an npm dependency: the package declares Node >= 24 and unpacks to 213 MB. `npm pack` fetches the
 # tarball through npm's own cache; we check it against the integrity pinned here before unpacking it.

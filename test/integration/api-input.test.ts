@@ -2,10 +2,15 @@
  * Every endpoint against bad input and missing credentials, on a real server with a real Orthanc behind it:
  * always a 4xx with a message, never a 500, and nothing stored.
  */
+import { request } from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { apiRoutes } from '../../server/src/http/app.js';
 import { startApiStack, TOKEN, type ApiStack } from '../support/api.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the OpenAPI document, read field by field
+type Json = any;
 
 let stack: ApiStack;
 
@@ -135,6 +140,55 @@ describe('bad input on every endpoint', () => {
     });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
+  });
+
+  it('answers a method a path does not declare with 405 and Allow, an unknown path with 404', async () => {
+    // fetch refuses TRACE: node:http sends it as any client would
+    const trace = await new Promise<{ status?: number; allow?: string }>((resolve, reject) =>
+      request(`${stack.url}/api/health`, { method: 'TRACE' }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode, allow: res.headers.allow });
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(trace).toEqual({ status: 405, allow: 'GET, HEAD' });
+    const del = await stack.call('DELETE', '/api/health');
+    expect([del.status, del.body.error.code]).toEqual([405, 'method_not_allowed']);
+    // the literal path wins over /models/{modelId}: GET /models/import is not a model called "import"
+    const get = await fetch(`${stack.url}/api/models/import`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
+    const put = await stack.call('PUT', '/api/projects/prj-doesnotexist', {});
+    expect([put.status, put.body.error.message]).toEqual([
+      405,
+      'PUT is not a method of /api/projects/prj-doesnotexist; it accepts GET, HEAD, DELETE.',
+    ]);
+    expect((await stack.call('GET', '/api/models/mdl-doesnotexist')).status).toBe(404);
+  });
+
+  it('states in its OpenAPI document what the server enforces', async () => {
+    const doc = (await (await fetch(`${stack.url}/api/openapi.json`)).json()) as Json;
+    expect(doc.openapi).toBe('3.1.0');
+    const body = (path: string) => doc.paths[path].post.requestBody;
+    expect(body('/api/rules').content['application/json'].schema.oneOf).toEqual([
+      { required: ['modelId'] },
+      { required: ['projectId'] },
+    ]);
+    const { source } = body('/api/projects/{projectId}/examples').content['application/json'].schema
+      .properties;
+    const segmentMap = source.oneOf.find((s: Json) => s.properties.kind.const === 'seg').properties
+      .segmentMap;
+    expect(segmentMap.propertyNames).toEqual({ type: 'string', pattern: '^\\d+$' });
+    expect(Object.keys(body('/api/models/import').content)).toEqual([
+      'application/gzip',
+      'application/octet-stream',
+    ]);
+    expect(body('/api/projects').content['application/json'].schema.properties.classes.description).toMatch(
+      /unique/,
+    );
+    expect(doc.paths['/api/projects'].post.responses['400'].description).toMatch(/share a value/);
   });
 
   it('answers unknown endpoints with a JSON 404', async () => {

@@ -9,6 +9,17 @@ export const Uid = z
 /** Our own identifiers (projects, models, jobs...): never path-like, so they are safe in file names. */
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
+/**
+ * Exactly one of `keys`: refused at run time with `message`, and stated in the JSON Schema as a `oneOf` of
+ * `required` (with the object's `additionalProperties: false` the OpenAPI document then says what the
+ * server enforces).
+ */
+export function exactlyOneOf<T extends z.ZodObject>(schema: T, keys: string[], message: string): T {
+  return schema
+    .refine((v) => keys.filter((k) => (v as Record<string, unknown>)[k] !== undefined).length === 1, message)
+    .meta({ oneOf: keys.map((k) => ({ required: [k] })) });
+}
+
 /** ISO 8601 timestamp. */
 export const Timestamp = z.string();
 

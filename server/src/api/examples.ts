@@ -4,7 +4,15 @@ import { Id, Timestamp, Uid } from './common.js';
 import { LabelmapPayload } from './labelmap.js';
 
 /** Labels painted in the viewer (only the labelled slices travel; see labelmap.ts). */
-export const LabelmapSource = z.object({ kind: z.literal('labelmap'), labelmap: LabelmapPayload }).strict();
+export const LabelmapSource = z
+  .object({ kind: z.literal('labelmap'), labelmap: LabelmapPayload })
+  .strict()
+  // cross-field and PACS facts JSON Schema cannot state: said here, refused with a 400
+  .meta({
+    description:
+      "labelmap.studyInstanceUID and labelmap.seriesInstanceUID must be the example's (400 label_on_wrong_series); " +
+      'once the series is loaded from the PACS, every slice must be one of its images and rows x columns its size (400).',
+  });
 
 /** A DICOM SEG already in the PACS that labels the image series. */
 export const SegSource = z

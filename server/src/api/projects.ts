@@ -38,7 +38,11 @@ export const ProjectCreate = z
       .array(ClassDef)
       .min(1)
       .max(255)
-      .refine((cs) => new Set(cs.map((c) => c.value)).size === cs.length, 'class values must be unique'),
+      .refine((cs) => new Set(cs.map((c) => c.value)).size === cs.length, 'class values must be unique')
+      // JSON Schema's uniqueItems compares whole items, not one field: said here, refused with a 400
+      .meta({
+        description: 'The classes; their values must be unique (a 400 names the duplicate otherwise).',
+      }),
   })
   .strict();
 export type ProjectCreate = z.infer<typeof ProjectCreate>;

@@ -1,35 +1,39 @@
 import { z } from 'zod';
 
-import { Id, Timestamp } from './common.js';
+import { exactlyOneOf, Id, Timestamp } from './common.js';
 
 /** "Segment every new CT series whose description matches X with model Y" (Orthanc hook). */
-export const RuleCreate = z
-  .object({
-    name: z.string().trim().min(1).max(128),
-    modality: z
-      .string()
-      .regex(/^[A-Z]{2,4}$/)
-      .optional(),
-    /** Regular expression (case-insensitive) tested against SeriesDescription. */
-    seriesDescription: z
-      .string()
-      .max(256)
-      .refine((s) => {
-        try {
-          new RegExp(s, 'i');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a valid regular expression')
-      .optional(),
-    /** A fixed model, or the latest model of a project. */
-    modelId: Id.optional(),
-    projectId: Id.optional(),
-    enabled: z.boolean().default(true),
-  })
-  .strict()
-  .refine((r) => Boolean(r.modelId) !== Boolean(r.projectId), 'give exactly one of modelId and projectId');
+export const RuleCreate = exactlyOneOf(
+  z
+    .object({
+      name: z.string().trim().min(1).max(128),
+      modality: z
+        .string()
+        .regex(/^[A-Z]{2,4}$/)
+        .optional(),
+      /** Regular expression (case-insensitive) tested against SeriesDescription. */
+      seriesDescription: z
+        .string()
+        .max(256)
+        .refine((s) => {
+          try {
+            new RegExp(s, 'i');
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be a valid regular expression')
+        .meta({ format: 'regex' })
+        .optional(),
+      /** A fixed model, or the latest model of a project. */
+      modelId: Id.optional(),
+      projectId: Id.optional(),
+      enabled: z.boolean().default(true),
+    })
+    .strict(),
+  ['modelId', 'projectId'],
+  'give exactly one of modelId and projectId',
+);
 export type RuleCreate = z.infer<typeof RuleCreate>;
 
 export const Rule = z.object({

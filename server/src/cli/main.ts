@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 
 import { errorMessage, isNnsamError } from '../util/errors.js';
 import { version } from '../version.js';
+import { registerDataset } from './commands/dataset.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEncoder } from './commands/encoder.js';
 import { registerOrthanc } from './commands/orthanc.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerTrain(program);
   registerPredict(program);
+  registerDataset(program);
   return program;
 }
 

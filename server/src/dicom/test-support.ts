@@ -3,11 +3,11 @@
  * SimpleITK, nibabel) and the dciodvfy validator. Not used by the product code.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { sharedDataDir, trainerPython } from '../util/paths.js';
+import { repoRoot, sharedDataDir, trainerPython } from '../util/paths.js';
 
 export function fixture(...parts: string[]): string {
   return sharedDataDir('dicom', ...parts);
@@ -17,9 +17,20 @@ export function tempDir(prefix = 'nnsam-dicom-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Runs a Python script in the trainer's environment and parses the JSON it prints. */
-export function python<T>(script: string, args: string[] = []): T {
-  const out = execFileSync(trainerPython(), ['-c', script, ...args], {
+/**
+ * Python of the test-only environment (highdicom, schemathesis: tools the product never imports, pinned in
+ * test/python-requirements.lock and installed by scripts/setup.sh apart from the trainer's).
+ */
+export function testToolsPython(): string {
+  const bin = join(repoRoot, '.cache', 'test-venv', 'bin', 'python');
+  if (!existsSync(bin))
+    throw new Error(`The test tools' Python environment is missing (${bin}): run \`npm run setup\`.`);
+  return bin;
+}
+
+/** Runs a Python script (by default in the trainer's environment) and parses the JSON it prints. */
+export function python<T>(script: string, args: string[] = [], interpreter = trainerPython()): T {
+  const out = execFileSync(interpreter, ['-c', script, ...args], {
     encoding: 'utf8',
     maxBuffer: 512 * 1024 * 1024,
     env: { ...process.env, OMP_NUM_THREADS: '1', ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS: '1' },

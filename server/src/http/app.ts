@@ -10,6 +10,7 @@ import { createAuthenticator, type Principal } from './auth.js';
 import type { AppContext } from './context.js';
 import { cors } from './cors.js';
 import { errorHandler, notFound, zodToBody } from './errors.js';
+import { methodNotAllowed } from './methods.js';
 import { openApiDocument } from './openapi.js';
 import type { RouteSpec } from './route.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -54,6 +55,7 @@ export function createApp(ctx: AppContext, app: Express = express()): Express {
   const api = express.Router();
   api.use(cors(ctx.config.cors.origins));
   api.use(requestLog(ctx));
+  api.use(methodNotAllowed([...routes, { method: 'get', path: '/openapi.json' }]));
   api.get('/openapi.json', (_req, res) => void res.json(document));
 
   for (const r of routes) {
@@ -77,7 +79,7 @@ export function createApp(ctx: AppContext, app: Express = express()): Express {
       }
     });
     if (r.createsJob) handlers.push(jobLimiter);
-    if (r.bodyType === 'application/octet-stream') {
+    if (r.bodyTypes) {
       handlers.push(express.raw({ type: () => true, limit: ctx.config.limits.bodyBytes }));
     } else if (r.body) {
       handlers.push(express.json({ limit: ctx.config.limits.bodyBytes, strict: true, type: () => true }));

@@ -30,6 +30,12 @@ export interface ServerServices {
   /** Writes a model as one archive; imports an archive as a new model. */
   exportModel(model: Model): Promise<NodeJS.ReadableStream>;
   importModel(archive: Buffer): Promise<Model>;
+  /** The project's training set as an nnU-Net v2 raw dataset, one tar.gz (services/nnunet-dataset.ts). */
+  exportDataset(
+    project: Project,
+    examples: StoredExample[],
+    authorization: string | undefined,
+  ): Promise<Buffer>;
   /** Deletes a model's folder (after its row is gone). */
   removeModelFiles(modelId: string): Promise<void>;
   /** Reads the model's plan (JSON) from its folder. */

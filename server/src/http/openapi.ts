@@ -3,10 +3,29 @@ import { z } from 'zod';
 import { ErrorBody } from '../api/index.js';
 import type { RouteSpec } from './route.js';
 
-const schema = (s: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(s, { target: 'openapi-3.0', io, unrepresentable: 'any' }) as Record<string, unknown>;
+// JSON Schema 2020-12, as OpenAPI 3.1 uses it: unlike 3.0 it states record key patterns (propertyNames).
+// Each schema's `$schema` is dropped: 2020-12 is the document's own dialect.
+function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(s, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: ({ jsonSchema: js }) => {
+      // a tuple of one item type (an RGB colour) as the plain array it is: the same constraint, and
+      // schemathesis 4.32 rewrites prefixItems into a 3.0-style items list it then calls invalid
+      const prefix = js.prefixItems;
+      if (Array.isArray(prefix) && prefix.every((p) => JSON.stringify(p) === JSON.stringify(prefix[0]))) {
+        delete js.prefixItems;
+        js.items = prefix[0];
+      }
+    },
+  });
+  return rest;
+}
 
-/** The OpenAPI 3.0 document of the routes, generated from their zod schemas. */
+const errorContent = () => ({ 'application/json': { schema: schema(ErrorBody, 'output') } });
+
+/** The OpenAPI 3.1 document of the routes, generated from their zod schemas. */
 export function openApiDocument(routes: RouteSpec[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
@@ -36,11 +55,12 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
         ? {
             requestBody: {
               required: true,
-              content: {
-                [r.bodyType ?? 'application/json']: {
-                  schema: r.bodyType ? { type: 'string', format: 'binary' } : schema(r.body, 'input'),
-                },
-              },
+              ...(r.bodyDescription ? { description: r.bodyDescription } : {}),
+              content: r.bodyTypes
+                ? Object.fromEntries(
+                    r.bodyTypes.map((t) => [t, { schema: { type: 'string', contentMediaType: t } }]),
+                  )
+                : { 'application/json': { schema: schema(r.body, 'input') } },
             },
           }
         : {}),
@@ -55,9 +75,15 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
               ? { content: { [r.responseType]: { schema: { type: 'string', format: 'binary' } } } }
               : {}),
         },
+        ...Object.fromEntries(
+          Object.entries(r.refusals ?? {}).map(([status, when]) => [
+            status,
+            { description: when, content: errorContent() },
+          ]),
+        ),
         '4XX': {
           description: 'The request is wrong; the body says what and where.',
-          content: { 'application/json': { schema: schema(ErrorBody, 'output') } },
+          content: errorContent(),
         },
       },
       ...(r.public ? { security: [] } : {}),
@@ -65,7 +91,7 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
     (paths[path] ??= {})[r.method] = op;
   }
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: {
       title: 'nnSAM server API',
       version,

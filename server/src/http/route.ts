@@ -32,8 +32,18 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** Body media type when it is not JSON (e.g. application/octet-stream for model archives). */
-  bodyType?: string;
+  /**
+   * Body media types when it is not JSON (model archives): read as raw bytes whatever the request's
+   * Content-Type says; the first is the one the document names first.
+   */
+  bodyTypes?: string[];
+  /** What the body must be beyond its media type, for the document (e.g. "a tar.gz made by ..."). */
+  bodyDescription?: string;
+  /**
+   * Refusals the schemas cannot state (cross-field rules, what the PACS or the store holds), documented as
+   * responses of their own beside the generic 4XX: status -> when.
+   */
+  refusals?: Partial<Record<400 | 404 | 409 | 413 | 503, string>>;
   response?: z.ZodType;
   responseType?: string;
   status?: number;

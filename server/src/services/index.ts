@@ -6,6 +6,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import type { Info } from '../api/index.js';
 import { jsonValue } from '../dicom/index.js';
@@ -14,9 +15,11 @@ import { loadModel, trainerEnvironment } from '../engine/index.js';
 import type { ServerServices } from '../http/context.js';
 import type { JobHandlers } from '../jobs/types.js';
 import type { Store } from '../store/index.js';
+import { writeTar } from '../util/tar.js';
 import { version } from '../version.js';
 import { addExample, removeExampleFiles } from './examples.js';
 import { exportModelArchive, importModelArchive } from './model-archive.js';
+import { projectDataset } from './nnunet-dataset.js';
 import type { ServiceEnv } from './env.js';
 import { runSegmentJob } from './segment-job.js';
 import { runTrainJob } from './train-job.js';
@@ -71,6 +74,10 @@ export function createServices(env: ServiceEnv, store: Store): ServerServices {
       }));
     },
     exportModel: (model) => exportModelArchive(store, model),
+    exportDataset: async (project, examples, authorization) => {
+      const dataset = await projectDataset(env.pacsForRequest(authorization), project, examples, env.log);
+      return gzipSync(writeTar(dataset.files), { level: 1 }); // the NIfTIs inside are gzip'd already
+    },
     importModel: (archive) =>
       importModelArchive(store, archive, async (dir) => {
         const loaded = await loadModel(dir);

@@ -6,56 +6,28 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { loadSeriesFromDicomweb } from '../dicom/index.js';
-import { trainModel, type TrainingCase } from '../engine/index.js';
+import { trainModel } from '../engine/index.js';
 import { TrainJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
-import { NnsamError } from '../util/errors.js';
 import { classNames } from './classes.js';
-import { labelsOf } from './examples.js';
 import type { ServiceEnv } from './env.js';
 import { engineProgress } from './progress.js';
+import { loadTrainingSet } from './training-set.js';
 
 export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext): Promise<JobOutcome> {
   const payload = TrainJobPayload.parse(raw);
   const client = env.pacs(ctx.jobId);
-  // a series that is labelled elsewhere in the set brings its unlabelled slices with it: an image-only
-  // example of it would only repeat them
-  const labelledSeries = new Set(
-    payload.examples.filter((e) => e.source.kind !== 'image').map((e) => e.seriesInstanceUID),
-  );
-  const examples = payload.examples.filter(
-    (e) => e.source.kind !== 'image' || !labelledSeries.has(e.seriesInstanceUID),
-  );
-  const cases: TrainingCase[] = [];
-  let modality: string | undefined;
-  for (const [n, ex] of examples.entries()) {
-    ctx.signal.throwIfAborted();
-    ctx.progress({
-      stage: 'fetching',
-      done: n,
-      total: examples.length,
-      message: 'loading training series',
-    });
-    const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, {
-      logger: ctx.log,
-    });
-    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only
-    const read =
-      ex.source.kind === 'image'
-        ? { labelledSlices: [] }
-        : await labelsOf(ex.source, series, payload.classes, client, ex.studyInstanceUID);
-    if (modality && modality !== series.meta.modality) {
-      throw new NnsamError(
-        'mixed_modalities',
-        `The training examples mix ${modality} and ${series.meta.modality} series; one model learns one modality.`,
-        { hint: 'Remove the examples of the other modality, or put them in another project.' },
-      );
-    }
-    modality = series.meta.modality;
-    cases.push({ image: series.volume, ...read, name: `example ${n + 1}` });
-  }
-  ctx.progress({ stage: 'fetching', done: examples.length, total: examples.length });
+  const { cases, modality } = await loadTrainingSet(client, payload.examples, payload.classes, {
+    log: ctx.log,
+    signal: ctx.signal,
+    progress: (done, total) =>
+      ctx.progress({
+        stage: 'fetching',
+        done,
+        total,
+        ...(done < total ? { message: 'loading training series' } : {}),
+      }),
+  });
 
   const outDir = env.modelDir(payload.modelId);
   // a retried job may find the folder of an attempt that finished just before the server stopped

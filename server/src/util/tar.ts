@@ -1,5 +1,5 @@
 /**
- * A minimal ustar reader/writer for flat archives of regular files (model archives). The reader accepts only
+ * A minimal ustar reader/writer for archives of regular files (model archives, nnU-Net datasets). The reader accepts only
  * plain file names (no folders, links, '..' or absolute paths), so an archive can never write outside the
  * folder it is unpacked into, and it refuses truncated input.
  */
@@ -7,6 +7,8 @@ import { NnsamError } from './errors.js';
 
 const BLOCK = 512;
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+// what we write may sit one folder deep (an nnU-Net dataset's imagesTr/, labelsTr/); ustar names hold 100 bytes
+const WRITABLE_NAME = /^(?=.{1,100}$)([A-Za-z0-9][A-Za-z0-9._-]*\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface TarEntry {
   name: string;
@@ -20,7 +22,7 @@ function octal(value: number, width: number): string {
 export function writeTar(entries: TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    if (!SAFE_NAME.test(e.name)) throw new Error(`unsafe archive entry name: ${e.name}`);
+    if (!WRITABLE_NAME.test(e.name)) throw new Error(`unsafe archive entry name: ${e.name}`);
     const header = Buffer.alloc(BLOCK);
     header.write(e.name, 0, 100, 'utf8');
     header.write(octal(0o644, 8), 100, 'ascii');

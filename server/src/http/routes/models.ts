@@ -81,7 +81,12 @@ export function modelRoutes(ctx: AppContext): RouteSpec[] {
       summary: 'Import a model archive made by /models/{id}/export (checked before anything is stored).',
       tag: 'models',
       body: z.instanceof(Buffer),
-      bodyType: 'application/octet-stream',
+      // what export sends; octet-stream for clients that send any file as one
+      bodyTypes: ['application/gzip', 'application/octet-stream'],
+      bodyDescription: 'A model archive exactly as GET /api/models/{modelId}/export wrote it (tar.gz).',
+      refusals: {
+        400: 'The body is not a complete nnSAM model archive (invalid_archive), or its checksums fail.',
+      },
       response: Model,
       status: 201,
       handler: ({ body }) => ctx.services.importModel(body),

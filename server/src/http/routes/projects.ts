@@ -4,6 +4,7 @@ import { Example, ExampleCreate, Id, Job, Project, ProjectCreate, TrainRequest }
 import { TrainJobPayload } from '../../jobs/payloads.js';
 import { newId } from '../../store/ids.js';
 import { publicExample, publicJob } from '../../store/index.js';
+import { requireLabelledExamples } from '../../services/training-set.js';
 import { NnsamError } from '../../util/errors.js';
 import type { AppContext } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
@@ -30,6 +31,9 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: ProjectCreate,
       response: Project,
       status: 201,
+      refusals: {
+        400: 'Two classes share a value (invalid_request naming body.classes), or the body breaks its schema.',
+      },
       handler: ({ body }) => store.projects.create(body),
     }),
     route({
@@ -87,6 +91,11 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: ExampleCreate,
       response: Example,
       status: 201,
+      refusals: {
+        400: 'The labels do not fit the series: painted on another series (label_on_wrong_series), another size, or label values the project lacks.',
+        404: 'The project, or the study, series or SEG in the PACS, does not exist.',
+        409: 'The series is already an image-only example of the project (duplicate_example).',
+      },
       handler: async ({ params, body, authorization }) => {
         const project = store.projects.get(params.projectId);
         return publicExample(await ctx.services.addExample(project, body, authorization));
@@ -105,6 +114,31 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       },
     }),
     route({
+      method: 'get',
+      path: '/projects/:projectId/dataset',
+      summary:
+        "The project's training set as an nnU-Net v2 raw dataset (tar.gz of dataset.json, imagesTr/, labelsTr/): labelled slices as drawn, every other slice nnU-Net's ignore label; image-only examples left out. Unpack it into $nnUNet_raw/DatasetNNN_Name.",
+      tag: 'projects',
+      params: ProjectParams,
+      responseType: 'application/gzip',
+      raw: true,
+      refusals: {
+        404: 'The project does not exist, or a series of its examples is no longer in the PACS.',
+        409: 'The project has no example, or no labelled slice (no_examples, no_labelled_slices), or two labels share a name.',
+      },
+      handler: async ({ params, authorization, res }) => {
+        const project = store.projects.get(params.projectId);
+        const archive = await ctx.services.exportDataset(
+          project,
+          store.examples.list(project.id),
+          authorization,
+        );
+        res.setHeader('Content-Type', 'application/gzip');
+        res.setHeader('Content-Disposition', `attachment; filename="${project.id}.nnunet.tar.gz"`);
+        res.end(archive);
+      },
+    }),
+    route({
       method: 'post',
       path: '/projects/:projectId/train',
       summary:
@@ -114,27 +148,14 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
       body: TrainRequest,
       response: Job,
       status: 202,
+      refusals: {
+        409: 'The project has no example, or no labelled slice (no_examples, no_labelled_slices).',
+      },
       createsJob: true,
       handler: async ({ params, body, authorization }) => {
         const project = store.projects.get(params.projectId);
         const examples = store.examples.list(project.id);
-        if (!examples.length) {
-          throw new NnsamError('no_examples', `Project "${project.name}" has no training examples yet.`, {
-            status: 409,
-            hint: 'Add labelled slices first (POST /api/projects/{id}/examples).',
-          });
-        }
-        // the engine refuses this too, but only once the job runs: a 4xx now instead of a job that fails later
-        if (!examples.some((e) => e.labelledSlices.length > 0)) {
-          throw new NnsamError(
-            'no_labelled_slices',
-            `Project "${project.name}" has only unlabelled series (images only); training needs at least one labelled slice.`,
-            {
-              status: 409,
-              hint: 'Add labelled slices (a labelmap painted in the viewer, or a SEG) first (POST /api/projects/{id}/examples).',
-            },
-          );
-        }
+        requireLabelledExamples(project, examples);
         const payload = TrainJobPayload.parse({
           projectId: project.id,
           projectName: project.name,

@@ -42,6 +42,7 @@ export function ruleRoutes(ctx: AppContext): RouteSpec[] {
       body: RuleCreate,
       response: Rule,
       status: 201,
+      refusals: { 404: 'The modelId or projectId names no model or project.' },
       handler: ({ body }) => {
         if (body.modelId) store.models.get(body.modelId);
         if (body.projectId) store.projects.get(body.projectId);

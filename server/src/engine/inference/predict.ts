@@ -119,10 +119,13 @@ export async function predictVolume(
     const started = performance.now();
     const { dims } = labels.geometry;
     const fraction = model.plan.inference.minComponentFraction;
+    const largestOnly = model.info.postprocessing.largestComponent;
+    // a class kept to its largest component skips the small-component pass: a whole-volume scan that could
+    // not change what the largest-only pass keeps
     for (const c of Object.keys(model.plan.classes).map(Number)) {
-      removeSmallComponents(labels.data, dims, c, fraction);
+      if (!largestOnly.includes(c)) removeSmallComponents(labels.data, dims, c, fraction);
     }
-    for (const c of model.info.postprocessing.largestComponent) keepLargestComponent(labels.data, dims, c);
+    for (const c of largestOnly) keepLargestComponent(labels.data, dims, c);
     addTime(options.timings, 'postprocess', started);
   }
   return labels;

@@ -107,33 +107,38 @@ def warp_labels(label: torch.Tensor, theta: torch.Tensor, size_yx: tuple[int, in
     return out
 
 
-def build_intensity_transforms() -> ComposeTransforms:
-    """nnU-Net's intensity augmentation (nnUNetTrainer.get_training_transforms), image only."""
+def build_intensity_transforms(synchronize: bool = False) -> ComposeTransforms:
+    """nnU-Net's intensity augmentation (nnUNetTrainer.get_training_transforms), image only.
+
+    `synchronize`: the channels are neighbouring slices of one image (2.5D), so every channel gets the same
+    draw; nnU-Net's per-channel draws are for channels that are different images (modalities)."""
+    sync = synchronize
+    per_channel = 1 if sync else 0.5
     return ComposeTransforms([
         RandomTransform(GaussianNoiseTransform(noise_variance=(0, 0.1), p_per_channel=1,
                                                synchronize_channels=True), apply_probability=0.1),
-        RandomTransform(GaussianBlurTransform(blur_sigma=(0.5, 1.), synchronize_channels=False,
-                                              synchronize_axes=False, p_per_channel=0.5, benchmark=False),
+        RandomTransform(GaussianBlurTransform(blur_sigma=(0.5, 1.), synchronize_channels=sync,
+                                              synchronize_axes=False, p_per_channel=per_channel, benchmark=False),
                         apply_probability=0.2),
         RandomTransform(MultiplicativeBrightnessTransform(multiplier_range=BGContrast((0.75, 1.25)),
-                                                          synchronize_channels=False, p_per_channel=1),
+                                                          synchronize_channels=sync, p_per_channel=1),
                         apply_probability=0.15),
         RandomTransform(ContrastTransform(contrast_range=BGContrast((0.75, 1.25)), preserve_range=True,
-                                          synchronize_channels=False, p_per_channel=1), apply_probability=0.15),
-        RandomTransform(SimulateLowResolutionTransform(scale=(0.5, 1), synchronize_channels=False,
+                                          synchronize_channels=sync, p_per_channel=1), apply_probability=0.15),
+        RandomTransform(SimulateLowResolutionTransform(scale=(0.5, 1), synchronize_channels=sync,
                                                        synchronize_axes=True, ignore_axes=None,
-                                                       allowed_channels=None, p_per_channel=0.5),
+                                                       allowed_channels=None, p_per_channel=per_channel),
                         apply_probability=0.25),
-        RandomTransform(GammaTransform(gamma=BGContrast((0.7, 1.5)), p_invert_image=1, synchronize_channels=False,
+        RandomTransform(GammaTransform(gamma=BGContrast((0.7, 1.5)), p_invert_image=1, synchronize_channels=sync,
                                        p_per_channel=1, p_retain_stats=1), apply_probability=0.1),
-        RandomTransform(GammaTransform(gamma=BGContrast((0.7, 1.5)), p_invert_image=0, synchronize_channels=False,
+        RandomTransform(GammaTransform(gamma=BGContrast((0.7, 1.5)), p_invert_image=0, synchronize_channels=sync,
                                        p_per_channel=1, p_retain_stats=1), apply_probability=0.3),
     ])
 
 
 @dataclass
 class Batch:
-    image: torch.Tensor  # [B, 1, P, P]
+    image: torch.Tensor  # [B, K, P, P] (K = network.inputSlices)
     targets: list[torch.Tensor]  # per deep-supervision output: [B, 1, P/s_k, P/s_k] long
     embedding: torch.Tensor | None  # [B, C, P/s_e ...]
 
@@ -148,7 +153,8 @@ class Sampler:
 
     def __init__(self, slices: list[Slice], patch: tuple[int, int], batch_size: int, ds_strides: list[tuple[int, int]],
                  embedding_stride: tuple[int, int] | None, ignore: int, rng: np.random.Generator,
-                 spatial: SpatialParams, oversample_foreground: float = 0.33, intensity: bool = True):
+                 spatial: SpatialParams, oversample_foreground: float = 0.33, intensity: bool = True,
+                 synchronize_channels: bool = False):
         self.slices = slices
         self.patch = patch
         self.batch_size = batch_size
@@ -158,7 +164,7 @@ class Sampler:
         self.rng = rng
         self.spatial = spatial
         self.oversample = oversample_foreground
-        self.intensity = build_intensity_transforms() if intensity else None
+        self.intensity = build_intensity_transforms(synchronize_channels) if intensity else None
 
     def _offset_range(self, size: int, patch: int) -> tuple[int, int]:
         # nnU-Net: a slice smaller than the patch is centred (padded both sides), a larger one cropped anywhere
@@ -168,7 +174,7 @@ class Sampler:
         return lo, hi
 
     def _center(self, s: Slice, force_fg: bool) -> tuple[float, float]:
-        h, w = s.image.shape
+        h, w = s.hw
         (ly, hy), (lx, hx) = self._offset_range(h, self.patch[0]), self._offset_range(w, self.patch[1])
         if force_fg and s.present_classes:
             c = s.present_classes[int(self.rng.integers(len(s.present_classes)))]
@@ -209,13 +215,13 @@ class Sampler:
         for b in range(count):
             s = self.slices[int(self.rng.integers(len(self.slices)))]
             center = self._center(s, force_fg=b >= n_random)
-            theta = theta_for(center, self._matrix(), self.patch, tuple(s.image.shape))
+            theta = theta_for(center, self._matrix(), self.patch, s.hw)
             disp = self._displacement(theta)
-            img = warp(s.image[None], theta, self.patch, "bilinear", disp)
+            img = warp(s.image, theta, self.patch, "bilinear", disp)
             if self.intensity is not None:
                 img = self.intensity(image=img)["image"]
             images.append(img)
-            self.last_inside.append(warp(torch.ones(1, *s.image.shape), theta, self.patch, "nearest", disp)[0] > 0.5)
+            self.last_inside.append(warp(torch.ones(1, *s.hw), theta, self.patch, "nearest", disp)[0] > 0.5)
             for k, (sy, sx) in enumerate(self.ds_strides):
                 size = (self.patch[0] // sy, self.patch[1] // sx)
                 targets[k].append(warp_labels(s.label, theta, size, self.ignore, disp)[None])
@@ -229,12 +235,12 @@ class Sampler:
 def whole_slice_inputs(s: Slice, divisible: tuple[int, int], embedding_stride: tuple[int, int] | None,
                        min_size: tuple[int, int] = (0, 0)):
     """Network input for a whole slice, padded at the end to a multiple of `divisible` (and at least min_size),
-    exactly as Node pads at inference. Returns (image [1,1,H,W], embedding [1,C,H/s,W/s] or None)."""
-    h, w = s.image.shape
+    exactly as Node pads at inference. Returns (image [1,K,H,W], embedding [1,C,H/s,W/s] or None)."""
+    h, w = s.hw
     ph = max(min_size[0], -(-h // divisible[0]) * divisible[0])
     pw = max(min_size[1], -(-w // divisible[1]) * divisible[1])
     theta = identity_theta((0, 0), (ph, pw), (h, w))
-    image = warp(s.image[None], theta, (ph, pw), "bilinear")[None]
+    image = warp(s.image, theta, (ph, pw), "bilinear")[None]
     emb = None
     if embedding_stride is not None:
         emb = warp(s.embedding, theta, (ph // embedding_stride[0], pw // embedding_stride[1]), "bilinear")[None]

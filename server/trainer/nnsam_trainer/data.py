@@ -4,7 +4,9 @@
     dataset.json   classes, ignore value, and one entry per labelled slice:
                    {"id", "split": "train"|"val"|"unlabelled", "shape": [H, W], "image", "label"?, "embedding"?}
                    (unlabelled slices have no label file: they feed the semi-supervised loss only)
-    slices/*.npy   image float32 [H, W] (preprocessed), label uint8 [H, W], embedding float16/32 [C, 64, 64]
+    slices/*.npy   image float32 [H, W] (preprocessed; [K, H, W] for a 2.5D plan, network.inputSlices = K > 1,
+                   the slice itself in the middle channel and its neighbours either side), label uint8 [H, W],
+                   embedding float16/32 [C, 64, 64]
 
 Pixels equal to the ignore value carry no supervision.
 """
@@ -27,11 +29,19 @@ class DataError(Exception):
 @dataclass
 class Slice:
     id: str
-    image: torch.Tensor  # float32 [H, W]
+    image: torch.Tensor  # float32 [K, H, W]: K = network.inputSlices (1 = 2D), the slice in the middle channel
     label: torch.Tensor  # uint8 [H, W]
     embedding: torch.Tensor | None  # float16/32 [C, gh, gw]
     present_classes: list[int] = field(default_factory=list)
     class_pixels: dict[int, torch.Tensor] = field(default_factory=dict)  # class -> flat indices
+
+    def __post_init__(self):
+        if self.image.ndim == 2:  # a 2D slice is one input channel
+            self.image = self.image[None]
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return int(self.image.shape[-2]), int(self.image.shape[-1])
 
 
 @dataclass
@@ -87,6 +97,7 @@ def load_dataset(folder: str) -> Dataset:
     meta = _load_json(os.path.join(folder, "dataset.json"))
     num_classes = int(meta["numClasses"])
     ignore = int(meta.get("ignoreValue", 255))
+    input_slices = int(plan.get("network", {}).get("inputSlices", 1))
     emb = meta.get("embedding")
     channels = int(emb["channels"]) if emb else 0
     grid = tuple(emb["grid"]) if emb else None
@@ -98,7 +109,8 @@ def load_dataset(folder: str) -> Dataset:
     unlabelled: list[Slice] = []
     for entry in meta["slices"]:
         shape = tuple(int(v) for v in entry["shape"])
-        image = _load_npy(folder, entry["image"], ("float32",), shape)
+        image = _load_npy(folder, entry["image"], ("float32",), shape if input_slices == 1 else (input_slices, *shape))
+        image = image.reshape(input_slices, *shape)
         split = entry.get("split", "train")
         if split not in ("train", "val", "unlabelled"):
             raise DataError(f"slice {entry['id']}: split {split!r} is not train, val or unlabelled")

@@ -1,6 +1,6 @@
 """ONNX export of a trained network (opset 17, dynamic batch and spatial size) and its equivalence check.
 
-Inputs: `image` [N, 1, H, W] and, when the model uses a SAM encoder, `embedding` [N, C, H/s, W/s].
+Inputs: `image` [N, K, H, W] (K = network.inputSlices, 1 for 2D) and, when the model uses a SAM encoder, `embedding` [N, C, H/s, W/s].
 Output: `logits` [N, classes, H, W] (highest-resolution head only; no softmax, Node applies it after
 test-time augmentation and window blending).
 """
@@ -21,7 +21,7 @@ def export_onnx(net: torch.nn.Module, plan: dict[str, Any], num_classes: int, pa
     ph, pw = (int(v) for v in plan["network"]["patchSize"])
     emb = plan.get("embedding")
     g = torch.Generator().manual_seed(0)
-    image = torch.randn(2, 1, ph, pw, generator=g)
+    image = torch.randn(2, int(plan["network"].get("inputSlices", 1)), ph, pw, generator=g)
     args: tuple = (image,)
     names = ["image"]
     dynamic = {"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h", 3: "w"}}

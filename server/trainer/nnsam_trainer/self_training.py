@@ -87,7 +87,7 @@ def pseudo_label_slices(net, slices: list[Slice], plan: dict, num_classes: int, 
             s = slices[int(i)]
             image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
             prob = mean_softmax(net, image.to(device), emb.to(device) if emb is not None else None, params.tta)
-            h, w = s.image.shape
+            h, w = s.hw
             conf, label = prob[0, :, :h, :w].max(dim=0)
             label[conf < params.threshold] = ignore
             if bool((label == ignore).all()):

@@ -100,7 +100,7 @@ def validate(net, ds: Dataset, device: torch.device, precision: Precision) -> tu
         for s in ds.val:
             image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
             logits = net(image.to(device), emb.to(device) if emb is not None else None)
-            h, w = s.image.shape
+            h, w = s.hw
             pred = logits[0, :, :h, :w].argmax(0).cpu()
             for c, (num, den) in dice_per_class(pred, s.label.long(), ds.num_classes, ds.ignore_value).items():
                 totals[c][0] += num
@@ -144,6 +144,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     strides = stage_strides(plan["network"])
     ds_strides = strides[:-1]  # one deep-supervision output per decoder stage
     emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
+    neighbours = int(plan["network"].get("inputSlices", 1)) > 1  # 2.5D: channels are slices of one image
 
     net = build_network(plan, ds.num_classes).to(device)
     loss_fn = build_loss(len(ds_strides), ds.ignore_value)
@@ -162,7 +163,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     scaler = torch.amp.GradScaler("cuda") if precision.needs_scaler else None
     sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                       np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
-                      float(tplan.get("oversampleForeground", 0.33)))
+                      float(tplan.get("oversampleForeground", 0.33)), synchronize_channels=neighbours)
 
     ssl = params_from_plan(tplan) if ds.unlabelled else None
     teacher = u_sampler = strong_transforms = class_thresholds = None
@@ -171,7 +172,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         teacher = make_teacher(net)
         if ssl.class_balanced:
             class_thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold)
-        strong_transforms = build_intensity_transforms()  # built once, not per iteration
+        strong_transforms = build_intensity_transforms(neighbours)  # built once, not per iteration
         # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
         u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                             np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
@@ -232,7 +233,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             pseudo_count = len(pseudo)
             pseudo_sampler = Sampler(pseudo, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                                      np.random.default_rng(opts.seed + 3 + it), spatial_params_for(patch, tplan),
-                                     float(tplan.get("oversampleForeground", 0.33))) if pseudo else None
+                                     float(tplan.get("oversampleForeground", 0.33)),
+                                     synchronize_channels=neighbours) if pseudo else None
             progress.emit("pseudoLabels", iteration=it, slices=pseudo_count, of=len(ds.unlabelled),
                           seconds=round(time.perf_counter() - start, 3))
         scheduler.step(int(done * SCHEDULE_STEPS))

@@ -54,12 +54,14 @@ def synthetic_slice(rng: np.random.Generator, h: int = 40, w: int = 36):
 
 def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool = False, seed: int = 0,
                  stage: int = 1, n_unlabelled: int = 0, semi_supervised: dict | None = None,
-                 self_training: dict | None = None) -> str:
+                 self_training: dict | None = None, input_slices: int = 1) -> str:
     """n_unlabelled slices are written without label files (split "unlabelled"), as Node writes them;
-    semi_supervised and self_training are the plan's training.semiSupervised / selfTraining blocks."""
+    semi_supervised and self_training are the plan's training.semiSupervised / selfTraining blocks;
+    input_slices > 1 writes 2.5D images [K, H, W] (the neighbours: the slice with its own noise)."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(folder, "slices"), exist_ok=True)
     plan = make_plan(embedding, stage)
+    plan["network"]["inputSlices"] = input_slices
     if semi_supervised is not None:
         plan["training"]["semiSupervised"] = semi_supervised
     if self_training is not None:
@@ -69,7 +71,13 @@ def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool 
         image, label = synthetic_slice(rng)
         sid = f"s{n}"
         split = "train" if n < n_train else "val" if n < n_train + n_val else "unlabelled"
-        np.save(os.path.join(folder, "slices", f"{sid}_image.npy"), image)
+        if input_slices > 1:
+            stack = np.repeat(image[None], input_slices, axis=0)
+            stack += rng.normal(0, 0.3, stack.shape).astype(np.float32)
+            stack[input_slices // 2] = image
+            np.save(os.path.join(folder, "slices", f"{sid}_image.npy"), stack)
+        else:
+            np.save(os.path.join(folder, "slices", f"{sid}_image.npy"), image)
         entry = {"id": sid, "split": split, "shape": list(image.shape), "image": f"slices/{sid}_image.npy"}
         if split != "unlabelled":
             np.save(os.path.join(folder, "slices", f"{sid}_label.npy"), label)

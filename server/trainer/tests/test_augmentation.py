@@ -99,3 +99,27 @@ def test_an_elastic_displacement_moves_image_labels_and_embedding_together():
     off = Sampler([], patch, 1, [], None, 255, rng, SpatialParams())
     state = rng.bit_generator.state
     assert off._displacement(theta) is None and rng.bit_generator.state == state
+
+
+def test_a_25d_sample_warps_every_neighbouring_slice_as_the_2d_sample_warps_the_slice():
+    from nnsam_trainer.augmentation import Sampler, SpatialParams
+    from nnsam_trainer.data import Slice, index_classes
+
+    gen = torch.Generator().manual_seed(0)
+    image = torch.randn(40, 36, generator=gen)
+    label = (image > 1).to(torch.uint8)
+    neighbours = torch.stack([image * 0.5, image, image * -2])  # warping is linear in the image
+
+    def draw(img):
+        s = Slice("s", img, label, None)
+        index_classes(s, 2)
+        sampler = Sampler([s], (24, 24), 4, [(1, 1)], None, 255, np.random.default_rng(5),
+                          SpatialParams(p_rotation=1, p_scaling=1), intensity=False)
+        return sampler.next()
+
+    flat, stacked = draw(image), draw(neighbours)
+    assert stacked.image.shape == (4, 3, 24, 24) and flat.image.shape == (4, 1, 24, 24)
+    torch.testing.assert_close(stacked.image[:, 1:2], flat.image)
+    torch.testing.assert_close(stacked.image[:, 0], flat.image[:, 0] * 0.5)
+    torch.testing.assert_close(stacked.image[:, 2], flat.image[:, 0] * -2)
+    torch.testing.assert_close(stacked.targets[0], flat.targets[0])

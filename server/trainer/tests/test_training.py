@@ -84,6 +84,29 @@ def test_onnx_export_matches_pytorch(tmp_path, embedding):
     assert diff < 1e-4
 
 
+def test_a_25d_network_learns_from_the_neighbouring_slices_and_exports_them_as_channels(tmp_path):
+    data = write_folder(str(tmp_path / "data"), n_train=6, n_val=2, input_slices=3)
+    ds = load_dataset(data)
+    assert tuple(ds.train[0].image.shape) == (3, 40, 36)
+    out = str(tmp_path / "out")
+    run_trainer(data, out, "--max-iterations", "100", "--val-every", "50", "--seed", "3")
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["validation"]["bestDice"] > 0.6  # chance ~0.1, as the 2D run above
+    assert metrics["export"]["maxAbsDiff"] < 1e-3
+    sess = ort.InferenceSession(os.path.join(out, "network.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].shape[1] == 3
+
+
+def test_a_25d_plan_refuses_2d_images_naming_the_file(tmp_path):
+    data = write_folder(str(tmp_path / "data"), input_slices=3)
+    path = os.path.join(data, "slices", "s0_image.npy")
+    np.save(path, np.load(path)[1])
+    code, lines = run_trainer(data, str(tmp_path / "out"), "--max-iterations", "2", check=False)
+    assert code == 2
+    assert lines[-1]["code"] == "invalid_training_data"
+    assert "s0_image.npy" in lines[-1]["message"] and "[3, 40, 36]" in lines[-1]["message"]
+
+
 def test_bad_labels_give_a_clear_error_line(tmp_path):
     data = write_folder(str(tmp_path / "data"))
     label_path = os.path.join(data, "slices", "s1_label.npy")

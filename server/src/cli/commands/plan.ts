@@ -18,7 +18,8 @@ export function planSummary(plan: Plan): string {
     `  spacing ${plan.targetSpacing.map((v) => v.toFixed(3)).join(' x ')} mm, median slice ` +
       `${plan.medianShape.join(' x ')}, normalization ${plan.normalization.scheme}`,
     `  network: ${n.numStages} stages, features ${n.featuresPerStage.join('/')}, patch ${n.patchSize.join(' x ')}, ` +
-      `batch ${n.batchSize} (${plan.budget.device}, ${plan.budget.cores} core(s))`,
+      `batch ${n.batchSize} (${plan.budget.device}, ${plan.budget.cores} core(s)), ` +
+      (n.inputSlices > 1 ? `2.5D: ${n.inputSlices} slices in` : '2D: one slice in'),
     plan.embedding
       ? `  SAM encoder ${plan.embedding.encoder}: embedding enters decoder stage ${plan.embedding.stage} ` +
         `(stride ${plan.embedding.stride.join('x')})`

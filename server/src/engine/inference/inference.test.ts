@@ -254,6 +254,59 @@ torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=[
     expect(most).toBe(2);
   });
 
+  it('feeds a 2.5D network each slice with its neighbours as channels, window or whole slice', async () => {
+    // class 1: the slice is bright; class 2: the slice before is brighter than the one after
+    const w = [
+      [0, 0, 0],
+      [0, 1, 0],
+      [1, 0, -1],
+    ];
+    const bias = [0, -1, 0.5];
+    const file = 'network-25d.onnx';
+    python(
+      `
+import sys, torch, warnings
+warnings.simplefilter("ignore")
+conv = torch.nn.Conv2d(3, 3, 1)
+with torch.no_grad():
+    conv.weight[:] = torch.tensor(${JSON.stringify(w)}).reshape(3, 3, 1, 1)
+    conv.bias[:] = torch.tensor(${JSON.stringify(bias)})
+torch.onnx.export(conv, (torch.zeros(1, 3, 16, 16),), sys.argv[1], input_names=["image"], output_names=["logits"],
+                  dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h", 3: "w"}}, opset_version=17,
+                  dynamo=False)`,
+      [join(tmp, file)],
+    );
+    const { c, plan } = modelFor([32, 24]);
+    plan.network = { ...plan.network, inputSlices: 3 };
+    const model = testModel(file, plan);
+    const pre = createPreprocessor(c.image, plan);
+    const argmax = (x: number[]) => {
+      const logits = w.map((row, o) => row.reduce((sum, wc, ch) => sum + wc * x[ch]!, bias[o]!));
+      return logits.indexOf(Math.max(...logits));
+    };
+    const expected = new Uint8Array(c.image.data.length);
+    let fromNeighbours = 0;
+    for (let k = 0; k < 5; k++) {
+      const input = pre.input(k, 3);
+      const plane = input.length / 3;
+      for (let p = 0; p < plane; p++) {
+        const x = [input[p]!, input[plane + p]!, input[2 * plane + p]!];
+        expected[k * plane + p] = argmax(x);
+        if (argmax([x[1]!, x[1]!, x[1]!]) !== expected[k * plane + p]) fromNeighbours++;
+      }
+    }
+    expect(new Set(expected).size).toBe(3);
+    expect(fromNeighbours).toBeGreaterThan(0); // a 2D input would label these voxels otherwise
+    for (const [tta, wholeSlice] of [
+      [true, false],
+      [false, true],
+    ] as [boolean, boolean][]) {
+      const out = await predictVolume(model, c.image, { tta, wholeSlice, batchSize: 3, postprocess: false });
+      expect(changed(out.data, expected), `tta ${tta}, whole slice ${wholeSlice}`).toBe(0);
+    }
+    await model.close();
+  });
+
   it('stops when cancelled', async () => {
     const { model, c } = modelFor([32, 24]);
     const controller = new AbortController();

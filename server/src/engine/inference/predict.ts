@@ -15,7 +15,7 @@ import { cancelledError } from '../cancel.js';
 import type { LoadedModel, Precision } from '../model.js';
 import { ort } from '../onnx.js';
 import { stageStrides } from '../planning/plan.js';
-import { createPreprocessor } from '../preprocessing/preprocess.js';
+import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js';
 import { resampleProbabilities } from '../preprocessing/resample.js';
 import { stage, type ProgressListener } from '../progress.js';
 import type { Device } from '../session-thread.js';
@@ -188,6 +188,7 @@ export async function segmentVolume(
   const multiTile = starts.length > 1;
   const gaussian = multiTile ? gaussianMap(tile, plan.inference.gaussianSigmaScale) : null;
   const embChannels = emb?.channels ?? 0;
+  const inputSlices = plan.network.inputSlices;
   const embGrid: Shape2 = [canvas[0] / embStride[0], canvas[1] / embStride[1]];
   const embTile: Shape2 = [tile[0] / embStride[0], tile[1] / embStride[1]];
   const embOrigin: Shape2 = [region[0] / embStride[0], region[1] / embStride[1]];
@@ -206,20 +207,25 @@ export async function segmentVolume(
   let done = skipped;
   stage(onProgress, 'inference', done, requested.length);
 
-  /** Preprocessed region of slice k on the canvas (zero padded at the end), and its embedding map. */
+  /**
+   * Preprocessed region of slice k (and of its neighbours, one channel each, when the network is 2.5D) on the
+   * canvas (zero padded at the end), and its embedding map.
+   */
   const prepare = async (k: number): Promise<SliceJob> => {
     let t = performance.now();
-    const slice = pre.slice(k);
-    const padded = new Float32Array(canvasPixels);
-    for (let y = 0; y < regionShape[0]; y++) {
-      const from = (region[0] + y) * cols + region[1];
-      padded.set(slice.subarray(from, from + regionShape[1]), y * canvas[1]);
+    const input = pre.input(k, inputSlices);
+    const padded = new Float32Array(inputSlices * canvasPixels);
+    for (let c = 0; c < inputSlices; c++) {
+      for (let y = 0; y < regionShape[0]; y++) {
+        const from = c * rows * cols + (region[0] + y) * cols + region[1];
+        padded.set(input.subarray(from, from + regionShape[1]), c * canvasPixels + y * canvas[1]);
+      }
     }
     addTime(timings, 'preprocess', t);
     let map: Float32Array | null = null;
     if (embedder && emb) {
       t = performance.now();
-      const e = await embedder.embed(slice, rows, cols);
+      const e = await embedder.embed(middleSlice(input, inputSlices), rows, cols);
       map = embeddingOnStageGrid(
         e,
         embChannels,
@@ -296,18 +302,19 @@ export async function segmentVolume(
   const submit = (items: Item[]): Promise<Float32Array> => {
     const t = performance.now();
     const n = items.length;
-    const imageBuf = new Float32Array(n * tilePixels);
+    const inputPixels = inputSlices * tilePixels;
+    const imageBuf = new Float32Array(n * inputPixels);
     const embLength = embChannels * embTile[0] * embTile[1];
     const embBuf = emb ? new Float32Array(n * embLength) : null;
     items.forEach((it, b) => {
-      extractTile(it.job.canvas, 1, canvas, it.start, tile, it.flip, imageBuf, b * tilePixels);
+      extractTile(it.job.canvas, inputSlices, canvas, it.start, tile, it.flip, imageBuf, b * inputPixels);
       if (embBuf && it.job.embedding) {
         const eStart: Shape2 = [it.start[0] / embStride[0], it.start[1] / embStride[1]];
         extractTile(it.job.embedding, embChannels, embGrid, eStart, embTile, it.flip, embBuf, b * embLength);
       }
     });
     const feeds: Record<string, ort.Tensor> = {
-      image: new ort.Tensor('float32', imageBuf, [n, 1, tile[0], tile[1]]),
+      image: new ort.Tensor('float32', imageBuf, [n, inputSlices, tile[0], tile[1]]),
     };
     if (embBuf) feeds.embedding = new ort.Tensor('float32', embBuf, [n, embChannels, ...embTile]);
     const result = session.run(feeds).then((r) => r.logits!.data as Float32Array);

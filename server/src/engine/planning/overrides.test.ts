@@ -55,5 +55,8 @@ describe('plan overrides (nnsam train --set)', () => {
       /training\.optimizer/,
     );
     expect(() => applyPlanOverrides(plan(), [parsePlanOverride('fingerprint.cases=3')])).toThrow(/measured/);
+    expect(() => applyPlanOverrides(plan(), [parsePlanOverride('network.inputSlices=2')])).toThrow(
+      /network\.inputSlices.*odd/,
+    );
   });
 });

@@ -95,6 +95,16 @@ export const NetworkPlanSchema = z.object({
   nConvDecoder: z.array(z.number().int()),
   /** input sizes must be multiples of this (2^pools per axis) */
   divisibleBy: Int2,
+  /**
+   * Slices the network sees at once, as input channels: 1 (2D), or 2n + 1 = the slice and n neighbours each
+   * side (2.5D; at a volume's ends the end slice repeats). Plans from before it read 1.
+   */
+  inputSlices: z
+    .number()
+    .int()
+    .min(1)
+    .refine((v) => v % 2 === 1, 'must be odd: the slice and as many neighbours on each side')
+    .default(1),
 });
 export type NetworkPlan = z.infer<typeof NetworkPlanSchema>;
 
@@ -349,6 +359,7 @@ function networkFor(topology: Topology, batchSize: number, width: NetworkWidth):
     nConvEncoder: Array(n).fill(2),
     nConvDecoder: Array(n - 1).fill(2),
     divisibleBy: topology.divisibleBy,
+    inputSlices: 1,
   };
 }
 
@@ -489,6 +500,23 @@ export const MIN_LABELLED_FOR_VALIDATION = 40;
  */
 export const MIN_COMPONENT_FRACTION = 0.2;
 
+/**
+ * 2.5D: the neighbouring slices become extra input channels when they lie close enough to inform the middle
+ * one, i.e. the slice spacing is at most this many times the finest in-plane spacing (nnU-Net's threshold
+ * for treating a volume as anisotropic). ACDC's 10 mm slices over 1.5 mm pixels stay 2D.
+ */
+export const NEIGHBOUR_MAX_ANISOTROPY = 3;
+/** Neighbours each side when the slices are close enough (3 input slices) */
+export const NEIGHBOURS_EACH_SIDE = 1;
+
+/** Input slices of the network (1 or 2n + 1) for volumes with these slice spacings (single-slice ones excluded). */
+export function chooseInputSlices(sliceSpacings: number[], targetSpacing: [number, number]): number {
+  const spacings = sliceSpacings.filter((s) => Number.isFinite(s) && s > 0);
+  if (spacings.length === 0) return 1;
+  const anisotropy = median(spacings) / Math.min(...targetSpacing);
+  return anisotropy <= NEIGHBOUR_MAX_ANISOTROPY ? 2 * NEIGHBOURS_EACH_SIDE + 1 : 1;
+}
+
 export function autoValidationSlices(labelled: number): number {
   return labelled >= MIN_LABELLED_FOR_VALIDATION ? Math.floor(labelled / 8) : 0;
 }
@@ -573,6 +601,11 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
         'the compute budget limits it; inference uses a sliding window.',
     );
   }
+
+  network.inputSlices = chooseInputSlices(
+    cases.filter((c) => c.image.geometry.dims[2] > 1).map((c) => c.image.geometry.spacing[2]),
+    targetSpacing,
+  );
 
   const encoder = options.encoder ?? NONE_ENCODER;
   let embedding: Plan['embedding'] = null;

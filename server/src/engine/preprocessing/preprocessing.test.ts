@@ -5,7 +5,7 @@ import { planFromCases } from '../planning/plan.js';
 import { phantom, python } from '../test-utils.js';
 import { resizeBilinear } from '../encoders/sam-input.js';
 import { intensityTransform, normalizeInto } from './normalize.js';
-import { createPreprocessor } from './preprocess.js';
+import { createPreprocessor, middleSlice } from './preprocess.js';
 import { resampleImage, resampleLabels, resampleProbabilities, resampledShape } from './resample.js';
 
 describe('normalization', () => {
@@ -115,5 +115,25 @@ describe('preprocessor', () => {
       }
     });
     expect(inDisk / n).toBeGreaterThan(1);
+  });
+
+  it('stacks a slice with its neighbours for a 2.5D network, repeating the end slice past either end', () => {
+    const a = phantom([20, 16, 4], 3, [1, 1, 1]);
+    const plan = planFromCases([{ ...a, labelledSlices: [1] }], { classes: { '1': 'disk', '2': 'square' } });
+    const pre = createPreprocessor(a.image, plan);
+    const pixels = pre.shape[0] * pre.shape[1];
+    for (const k of [0, 1, 2, 3]) {
+      const input = pre.input(k, 3);
+      expect(input.length).toBe(3 * pixels);
+      [k - 1, k, k + 1].forEach((j, c) => {
+        const expected = pre.slice(Math.min(3, Math.max(0, j)));
+        expect(Array.from(input.subarray(c * pixels, (c + 1) * pixels)), `slice ${k} channel ${c}`).toEqual(
+          Array.from(expected),
+        );
+      });
+      expect(Array.from(middleSlice(input, 3))).toEqual(Array.from(pre.slice(k)));
+    }
+    expect(Array.from(pre.input(2, 1))).toEqual(Array.from(pre.slice(2)));
+    expect(() => pre.input(1, 2)).toThrow(/odd/);
   });
 });

@@ -15,6 +15,7 @@ export interface TrainerSlice {
   id: string;
   split: 'train' | 'val' | 'unlabelled';
   shape: [number, number];
+  /** Preprocessed input: plan.network.inputSlices planes of shape (Preprocessor.input) */
   image: Float32Array;
   label?: Uint8Array;
   embedding?: Float32Array;
@@ -46,7 +47,10 @@ export class TrainerDataWriter {
       shape: slice.shape,
       image: `${base}_image.npy`,
     };
-    await writeNpy(join(this.dir, entry.image), { dtype: 'float32', shape: slice.shape, data: slice.image });
+    // 2.5D: [inputSlices, H, W], the slice in the middle channel; 2D keeps the [H, W] files of before
+    const channels = this.plan.network.inputSlices;
+    const imageShape = channels > 1 ? [channels, ...slice.shape] : slice.shape;
+    await writeNpy(join(this.dir, entry.image), { dtype: 'float32', shape: imageShape, data: slice.image });
     if (slice.label) {
       entry.label = `${base}_label.npy`;
       await writeNpy(join(this.dir, entry.label), { dtype: 'uint8', shape: slice.shape, data: slice.label });

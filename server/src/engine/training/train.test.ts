@@ -120,6 +120,40 @@ describe('trainModel', () => {
     expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
   });
 
+  it('trains a 2.5D network (neighbouring slices as channels) when the slices are close, and segments with it', async () => {
+    const encoder = join(tmp, 'tiny.onnx');
+    if (!existsSync(encoder)) buildTinyEncoder(encoder);
+    const close: TrainingCase[] = [
+      { ...phantom([48, 40, 6], 21, [1, 1, 1.5]), labelledSlices: [0, 2, 5], name: 'a' },
+      { ...phantom([52, 44, 6], 22, [1, 1, 1.5]), labelledSlices: [1, 3, 4], name: 'b' },
+    ];
+    const out = join(tmp, 'model-25d');
+    await trainModel({
+      cases: close,
+      classes,
+      outDir: out,
+      encoder,
+      maxIterations: 60,
+      seed: 3,
+      device: 'cpu',
+      threads: 1,
+      cacheDir: join(tmp, 'cache'),
+    });
+    const plan = PlanSchema.parse(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')));
+    expect(plan.network.inputSlices).toBe(3);
+    const channels = python(
+      'import sys, onnx; m = onnx.load(sys.argv[1]); print(m.graph.input[0].type.tensor_type.shape.dim[1].dim_value)',
+      [join(out, 'network.onnx')],
+    );
+    expect(Number(channels)).toBe(3);
+    const loaded = await loadModel(out, { threads: 1 });
+    const test = phantom([50, 42, 4], 98, [1, 1, 1.5]);
+    const pred = await predictVolume(loaded, test.image);
+    await loaded.close();
+    const d = diceCounts(pred.data, test.labels.data, [1], [[0, pred.data.length]]);
+    expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
+  });
+
   it('holds nothing out of a few labelled slices, and then removes no component', async () => {
     const events: ProgressEvent[] = [];
     const model = await trainModel({

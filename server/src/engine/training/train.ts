@@ -21,7 +21,7 @@ import { seededRandom, shuffled } from '../numeric.js';
 import { caseName } from '../planning/fingerprint.js';
 import { applyPlanOverrides, type PlanOverride } from '../planning/overrides.js';
 import { planFromCases, type Plan } from '../planning/plan.js';
-import { createPreprocessor } from '../preprocessing/preprocess.js';
+import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js';
 import { stage, type ProgressEvent, type ProgressListener } from '../progress.js';
 import type { ClassMap, TrainingCase } from '../types.js';
 import { TrainerDataWriter } from './dataset.js';
@@ -191,10 +191,12 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
       ];
       for (const { k, labelled } of todo) {
         throwIfAborted(signal, 'Training');
-        const image = pre.slice(k);
+        const image = pre.input(k, plan.network.inputSlices);
         n++;
         stage(onProgress, 'preprocessing', n, total);
-        const embedding = embedder ? await embedder.embed(image, pre.shape[0], pre.shape[1]) : undefined;
+        const embedding = embedder
+          ? await embedder.embed(middleSlice(image, plan.network.inputSlices), pre.shape[0], pre.shape[1])
+          : undefined;
         if (embedder) stage(onProgress, 'embedding', n, total);
         await writer.add({
           id: `c${caseIndex}_k${k}`,

@@ -333,4 +333,31 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
     expect(del.status).toBe(204);
     expect(existsSync(join(stack.dataDir, 'models', model.id))).toBe(false);
   });
+
+  it(
+    "retrains from the project's latest model (warm start), or from scratch when asked",
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      const train = async (body: Record<string, unknown>) => {
+        const job = await stack.call('POST', `/api/projects/${projectId}/train`, {
+          minutes: 5,
+          maxIterations: 5,
+          encoder: 'none',
+          seed: 2,
+          ...body,
+        });
+        expect(job.status).toBe(202);
+        const done = await waitForJob(stack, job.body.id, ['succeeded', 'failed']);
+        expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+        return (await stack.call('GET', `/api/models/${done.result.modelId}`)).body;
+      };
+      const warm = await train({});
+      expect(warm.metrics.warmStartFrom).toBe(modelId);
+      const cold = await train({ warmStart: false });
+      expect(cold.metrics.warmStartFrom).toBeNull();
+      expect((await stack.call('GET', `/api/projects/${projectId}`)).body.latestModelId).toBe(cold.id);
+    },
+  );
 });

@@ -145,6 +145,11 @@ describe('panel sections fed by props', () => {
     // a model from before unlabelled learning records no unlabelledSlices
     expect(modelMetricsText({ trainSlices: 8 })).toEqual(['8 labelled slices']);
     expect(modelMetricsText({ unlabelledSlices: 4, valSlices: 2 })).toEqual([]);
+    expect(modelMetricsText({ trainSlices: 8, warmStartFrom: 'mdl-1' })).toEqual([
+      '8 labelled slices',
+      'continued from the previous model',
+    ]);
+    expect(modelMetricsText({ trainSlices: 8, warmStartFrom: null })).toEqual(['8 labelled slices']);
   });
 
   it('needs two loss points before drawing a curve', () => {

@@ -262,7 +262,9 @@ export function modelMetricsText(metrics: Record<string, unknown>): string[] {
     return v === undefined ? [] : [format(v)];
   });
   const slices = slicesText(metrics);
-  return slices ? [...named, slices] : named;
+  // a retrain that started from the project's previous model (warm start) says so
+  const warm = typeof metrics.warmStartFrom === 'string' ? ['continued from the previous model'] : [];
+  return [...named, ...(slices ? [slices] : []), ...warm];
 }
 
 export function TrainSection(props: {

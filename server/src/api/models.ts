@@ -30,6 +30,11 @@ export const TrainRequest = z
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
+    /**
+     * Start from the weights of the project's latest model (warm start) when it fits: same classes, encoder and
+     * modality; otherwise training starts from scratch and its progress says why. false: always from scratch.
+     */
+    warmStart: z.boolean().default(true),
   })
   .strict();
 export type TrainRequest = z.infer<typeof TrainRequest>;

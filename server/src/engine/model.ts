@@ -5,6 +5,7 @@
  *   plan.json           the plan it was trained with (preprocessing and inference follow it)
  *   network.onnx        the trained network (inputs `image` [+ `embedding`], output `logits`)
  *   network-int8.onnx   the same, statically quantized on training slices (only with plan.inference.int8)
+ *   weights.pt          the network's PyTorch weights (float16), what a retrain starts from (warm start)
  *   training_log.jsonl  the trainer's progress lines
  *   metrics.json        the trainer's metrics (iterations, speed, validation Dice, export check)
  * Training writes the folder under a temporary name and renames it at the end, so a folder with model.json
@@ -42,6 +43,8 @@ export const ModelInfoSchema = z.object({
       .object({ file: z.string(), sha256: z.string(), calibrationSlices: z.number().int() })
       .nullable()
       .default(null),
+    /** PyTorch weights a retrain can start from (training/warm-start.ts); null in models before warm starts */
+    weights: z.string().nullable().default(null),
   }),
   plan: z.string(),
   postprocessing: z.object({
@@ -68,6 +71,8 @@ export const ModelInfoSchema = z.object({
     unlabelledSlices: z.number().int().default(0),
     bestValDice: z.number().nullable(),
     exportMaxAbsDiff: z.number().nullable(),
+    /** The model whose weights this one started from (folder name); null when trained from scratch */
+    warmStartFrom: z.string().nullable().default(null),
   }),
   warnings: z.array(z.string()),
 });

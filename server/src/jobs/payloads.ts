@@ -28,6 +28,8 @@ export const TrainJobPayload = z.object({
   maxIterations: z.number().int().positive().optional(),
   encoder: EncoderChoice,
   seed: z.number().int().optional(),
+  /** The model to start from (the project's latest when the job was queued); absent: from scratch */
+  warmStartFrom: Id.optional(),
 });
 export type TrainJobPayload = z.infer<typeof TrainJobPayload>;
 

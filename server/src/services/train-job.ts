@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { trainModel } from '../engine/index.js';
+import { NnsamError } from '../util/errors.js';
+import { trainModel, type TrainModelOptions, type TrainedModel } from '../engine/index.js';
 import { TrainJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
 import { classNames } from './classes.js';
@@ -32,7 +33,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
   const outDir = env.modelDir(payload.modelId);
   // a retried job may find the folder of an attempt that finished just before the server stopped
   if (existsSync(outDir)) await rm(outDir, { recursive: true, force: true });
-  const trained = await trainModel({
+  const options: TrainModelOptions = {
     cases,
     classes: classNames(payload.classes),
     outDir,
@@ -48,7 +49,8 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
     workDir: join(env.dataDir, 'tmp'),
     onProgress: engineProgress(ctx),
     signal: ctx.signal,
-  });
+  };
+  const trained = await trainFromLatest(env, options, payload.warmStartFrom, ctx);
   const t = trained.training;
   return {
     result: { modelId: payload.modelId },
@@ -68,9 +70,34 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
         trainSlices: t.trainSlices,
         valSlices: t.valSlices,
         unlabelledSlices: t.unlabelledSlices,
+        warmStartFrom: t.warmStartFrom,
       },
       trainingExamples: cases.length,
       labelledSlices: cases.reduce((n, c) => n + c.labelledSlices.length, 0),
     },
   };
+}
+
+/**
+ * Trains from the weights of the model the job names when that model still exists and fits (same classes,
+ * encoder, modality); a model that does not fit is not an error: training starts from scratch and the job's
+ * progress says why (a changed class list is a new start, not a mistake).
+ */
+async function trainFromLatest(
+  env: ServiceEnv,
+  options: TrainModelOptions,
+  warmStartFrom: string | undefined,
+  ctx: JobContext,
+): Promise<TrainedModel> {
+  const from = warmStartFrom ? env.modelDir(warmStartFrom) : null;
+  if (!from || !existsSync(from)) return trainModel(options);
+  try {
+    return await trainModel({ ...options, warmStartFrom: from });
+  } catch (e) {
+    if (!(e instanceof NnsamError) || !['warm_start_mismatch', 'warm_start_unavailable'].includes(e.code))
+      throw e;
+    ctx.log.info('training from scratch', { reason: e.code });
+    ctx.progress({ stage: 'planning', done: 0, total: 1, message: `${e.message} Training from scratch.` });
+    return trainModel(options);
+  }
 }

@@ -4,7 +4,7 @@
     train --data D --out O  train on the folder Node wrote; progress as JSON lines on stdout
 
 Errors end with one JSON line {"type": "error", "code", "message"} on stdout and a non-zero exit:
-2 bad input data, 3 cancelled (SIGTERM), 1 anything else. Python warnings go to stderr.
+2 bad input data or --init weights, 3 cancelled (SIGTERM), 1 anything else. Python warnings go to stderr.
 """
 
 import argparse
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                    " a better validation Dice")
     t.add_argument("--optimizer", choices=["SGD-nesterov", "AdamW"], default=None, help="override the plan's optimizer")
     t.add_argument("--lr", type=float, default=None, help="override the plan's initial learning rate")
+    t.add_argument("--init", default=None, help="start from these weights (an earlier model's weights.pt: warm start)")
     args = parser.parse_args(argv)
 
     if args.command == "env":
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .data import DataError
     from .progress import Progress
-    from .training import Cancelled, TrainOptions, train
+    from .training import Cancelled, InitError, TrainOptions, train
 
     os.makedirs(args.out, exist_ok=True)
     progress = Progress(os.path.join(args.out, "training_log.jsonl"))
@@ -107,12 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(TrainOptions(data=args.data, out=args.out, minutes=args.minutes, max_iterations=args.max_iterations,
                            seed=args.seed, device=args.device, threads=args.threads, val_every=args.val_every,
-                           patience=args.patience, optimizer=args.optimizer, lr=args.lr), progress)
+                           patience=args.patience, optimizer=args.optimizer, lr=args.lr, init=args.init),
+              progress)
         return 0
     except Cancelled:
         return 3
     except DataError as e:
         progress.emit("error", code="invalid_training_data", message=str(e))
+        return 2
+    except InitError as e:
+        progress.emit("error", code="invalid_init_weights", message=str(e))
         return 2
     except Exception as e:  # noqa: BLE001 - the last line must say what failed, whatever it is
         if is_out_of_memory(e):

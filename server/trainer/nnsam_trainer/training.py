@@ -57,10 +57,51 @@ class TrainOptions:
     lr: float | None = None  # overrides plan.training.initialLr (experiments)
     patience: float = 0.25
     checkpoint_every_s: float = 300.0
+    #: weights to start from (a model's weights.pt: warm start) instead of He initialization
+    init: str | None = None
 
 
 class Cancelled(Exception):
     pass
+
+
+class InitError(Exception):
+    """--init weights that are missing, unreadable or do not fit the plan's network; the message says which."""
+
+
+#: the trained network's weights (float16 state dict) in the output folder: what a warm start begins from
+WEIGHTS_FILE = "weights.pt"
+
+
+def load_initial_weights(net: torch.nn.Module, path: str) -> None:
+    """Starts `net` from the weights a previous run saved; every tensor must be there with its shape."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InitError(f"{path} is missing") from None
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise InitError(f"{path} is not a weights file: {type(e).__name__}: {str(e)[:200]}") from None
+    if not isinstance(state, dict):
+        raise InitError(f"{path} is not a weights file (no state dict)")
+    own = net.state_dict()
+    problems = [f"{k} is missing" for k in own if k not in state]
+    problems += [f"{k} is not in this network" for k in state if k not in own]
+    problems += [f"{k} has shape {list(state[k].shape)}, the network {list(own[k].shape)}"
+                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise InitError(f"{path} does not fit this plan's network: {'; '.join(problems[:3])}{more}")
+    net.load_state_dict({k: v.float() for k, v in state.items()})
+
+
+def save_weights(net: torch.nn.Module, out: str) -> str:
+    """The network's weights as float16 (half the size; a starting point needs no more precision)."""
+    path = os.path.join(out, WEIGHTS_FILE)
+    tmp = path + ".tmp"
+    torch.save({k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
+                for k, v in net.state_dict().items()}, tmp)
+    os.replace(tmp, path)
+    return path
 
 
 def _pick_device(name: str) -> torch.device:
@@ -146,7 +187,10 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
     neighbours = int(plan["network"].get("inputSlices", 1)) > 1  # 2.5D: channels are slices of one image
 
-    net = build_network(plan, ds.num_classes).to(device)
+    net = build_network(plan, ds.num_classes)
+    if opts.init:
+        load_initial_weights(net, opts.init)
+    net = net.to(device)
     loss_fn = build_loss(len(ds_strides), ds.ignore_value)
     lr0 = float(opts.lr or tplan.get("initialLr", 1e-3))
     opt_name = opts.optimizer or tplan.get("optimizer", "AdamW")
@@ -193,7 +237,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                   valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
                   seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
                   embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0,
-                  unlabelledSlices=len(ds.unlabelled), semiSupervised=ssl is not None)
+                  unlabelledSlices=len(ds.unlabelled), semiSupervised=ssl is not None, warmStart=bool(opts.init))
 
     ckpt_dir = os.path.join(opts.out, "checkpoints")
     os.makedirs(ckpt_dir, exist_ok=True)
@@ -329,6 +373,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     net = net.cpu().float()
     check = export_onnx(net, plan, ds.num_classes, os.path.join(opts.out, "network.onnx"))
     progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
+    save_weights(net, opts.out)
+    progress.emit("exported", path=WEIGHTS_FILE)
     int8 = None
     if plan.get("inference", {}).get("int8"):
         int8 = export_int8(ds, opts.out)
@@ -355,6 +401,8 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         "semiSupervised": ssl is not None,
         "selfTraining": st is not None,
         "pseudoLabelledSlices": pseudo_count,
+        "warmStart": bool(opts.init),
+        "weights": WEIGHTS_FILE,
         "validation": {
             "bestDice": best["dice"] if ds.val else None,
             "bestIteration": best["iteration"] if ds.val else None,

@@ -107,6 +107,40 @@ def test_a_25d_plan_refuses_2d_images_naming_the_file(tmp_path):
     assert "s0_image.npy" in lines[-1]["message"] and "[3, 40, 36]" in lines[-1]["message"]
 
 
+def test_a_warm_start_begins_where_the_earlier_model_ended(tmp_path):
+    data = write_folder(str(tmp_path / "data"), n_train=6, n_val=2)
+    first = str(tmp_path / "first")
+    run_trainer(data, first, "--max-iterations", "150", "--val-every", "50", "--seed", "3")
+    weights = os.path.join(first, "weights.pt")
+    assert json.load(open(os.path.join(first, "metrics.json")))["weights"] == "weights.pt"
+
+    def after_10(*extra):
+        _, lines = run_trainer(data, str(tmp_path / f"run{len(extra)}"), "--max-iterations", "10",
+                               "--val-every", "10", "--seed", "4", *extra)
+        start = next(line for line in lines if line["type"] == "start")
+        first_loss = next(line["loss"] for line in lines if line["type"] == "iteration")
+        dice = next(line["dice"] for line in lines if line["type"] == "validation")
+        return start["warmStart"], first_loss, dice
+
+    cold, warm = after_10(), after_10("--init", weights)
+    assert cold[0] is False and warm[0] is True
+    assert warm[1] < cold[1]  # the first step already sees a trained network
+    assert warm[2] > 0.6 and warm[2] > cold[2] + 0.2  # 10 iterations from scratch stay near chance
+
+
+def test_warm_start_weights_that_do_not_fit_give_a_clear_error_line(tmp_path):
+    other = write_folder(str(tmp_path / "other"), embedding=True)
+    run_trainer(other, str(tmp_path / "other-out"), "--max-iterations", "2")
+    data = write_folder(str(tmp_path / "data"))
+    for weights, says in [(str(tmp_path / "other-out" / "weights.pt"), "does not fit this plan's network"),
+                          (str(tmp_path / "nothing.pt"), "is missing")]:
+        code, lines = run_trainer(data, str(tmp_path / "out"), "--max-iterations", "2", "--init", weights,
+                                  check=False)
+        assert code == 2
+        assert lines[-1]["code"] == "invalid_init_weights"
+        assert weights in lines[-1]["message"] and says in lines[-1]["message"]
+
+
 def test_bad_labels_give_a_clear_error_line(tmp_path):
     data = write_folder(str(tmp_path / "data"))
     label_path = os.path.join(data, "slices", "s1_label.npy")

@@ -27,6 +27,8 @@ interface TrainOpts {
   /** --unlabelled / --no-unlabelled; undefined: the plan's default */
   unlabelled?: boolean;
   set: PlanOverride[];
+  /** --warm-start: an earlier model folder to start from */
+  warmStart?: string;
 }
 
 function deviceOption(value: string): 'auto' | 'cpu' | 'cuda' {
@@ -69,6 +71,10 @@ export function registerTrain(program: Command): void {
       (text: string, all: PlanOverride[]) => [...all, overrideOption(text)],
       [] as PlanOverride[],
     )
+    .option(
+      '--warm-start <model>',
+      "start from this earlier model's weights (same classes, encoder and modality; see docs/engine.md)",
+    )
     .option('--cache-dir <dir>', 'SAM embedding cache folder')
     .option('--overwrite', 'replace an existing model folder')
     .option('--keep-checkpoints', 'keep the PyTorch checkpoints in the model folder')
@@ -98,6 +104,7 @@ export function registerTrain(program: Command): void {
           cacheDir: opts.cacheDir,
           overwrite: opts.overwrite,
           keepCheckpoints: opts.keepCheckpoints,
+          warmStartFrom: opts.warmStart,
           signal: controller.signal,
           onProgress: print,
           onPlan: (plan) => {

@@ -84,6 +84,7 @@ describe('trainModel', () => {
       'network.onnx',
       'plan.json',
       'training_log.jsonl',
+      'weights.pt',
     ]);
     expect(readdirSync(tmp).filter((f) => f.includes('partial'))).toEqual([]);
     const plan = PlanSchema.parse(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')));
@@ -172,6 +173,50 @@ describe('trainModel', () => {
     expect(events.some((e) => e.type === 'validation')).toBe(false);
     // training slices cannot show the filter's harm on new volumes (train.ts, decidePostprocessing)
     expect(model.postprocessing).toEqual({ largestComponent: [], decidedOn: 'none', dicePerClass: null });
+  });
+
+  it('starts a retrain from an earlier model (warm start), and refuses one trained for other classes', async () => {
+    const base = { cases, classes, encoder: 'none', device: 'cpu', threads: 1 } as const;
+    const first = join(tmp, 'model-first');
+    await trainModel({ ...base, outDir: first, maxIterations: 80, seed: 4 });
+    const test = phantom([50, 42, 3], 97);
+    const diskDice = async (dir: string) => {
+      const loaded = await loadModel(dir, { threads: 1 });
+      const pred = await predictVolume(loaded, test.image);
+      await loaded.close();
+      return diceOf(diceCounts(pred.data, test.labels.data, [1], [[0, pred.data.length]]).get(1)!);
+    };
+    const warm = await trainModel({
+      ...base,
+      outDir: join(tmp, 'model-warm'),
+      maxIterations: 3,
+      seed: 5,
+      warmStartFrom: first,
+    });
+    const cold = await trainModel({ ...base, outDir: join(tmp, 'model-cold'), maxIterations: 3, seed: 5 });
+    expect(warm.training.warmStartFrom).toBe('model-first');
+    expect(cold.training.warmStartFrom).toBeNull();
+    expect(warm.warnings).toContain('Started from the weights of model model-first.');
+    const [warmDice, coldDice] = [await diskDice(warm.dir), await diskDice(cold.dir)];
+    // 3 iterations from scratch stay near chance; from the earlier model they keep what it learnt
+    expect(warmDice).toBeGreaterThan(0.5);
+    expect(warmDice).toBeGreaterThan(coldDice + 0.2);
+
+    await expect(
+      trainModel({
+        ...base,
+        classes: { '1': 'disk', '2': 'box' },
+        outDir: join(tmp, 'model-renamed'),
+        maxIterations: 1,
+        warmStartFrom: first,
+      }),
+    ).rejects.toMatchObject({
+      code: 'warm_start_mismatch',
+      message:
+        'Cannot start from model model-first: it was trained for the classes 1 disk, 2 square, ' +
+        'this training has 1 disk, 2 box.',
+    });
+    expect(existsSync(join(tmp, 'model-renamed'))).toBe(false);
   });
 
   it('refuses to overwrite a model folder unless told to', async () => {

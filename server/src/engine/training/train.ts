@@ -25,6 +25,7 @@ import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js'
 import { stage, type ProgressEvent, type ProgressListener } from '../progress.js';
 import type { ClassMap, TrainingCase } from '../types.js';
 import { TrainerDataWriter } from './dataset.js';
+import { warmStartFrom } from './warm-start.js';
 import { runTrainer, trainerEnvironment, type TrainerLine } from './trainer.js';
 
 export interface TrainModelOptions {
@@ -58,6 +59,11 @@ export interface TrainModelOptions {
   overwrite?: boolean;
   /** Keep the trainer's checkpoints in the model folder (they are large) */
   keepCheckpoints?: boolean;
+  /**
+   * Start from this earlier model's weights (warm start, training/warm-start.ts): same classes, encoder and
+   * modality, or training is refused with the difference named
+   */
+  warmStartFrom?: string;
   onProgress?: ProgressListener;
   /** Called once with the plan before training starts (the CLI prints it) */
   onPlan?: (plan: Plan) => void;
@@ -145,7 +151,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     semiSupervised: options.semiSupervised,
     warnings: resolved.warning ? [resolved.warning] : [],
   });
-  const plan = applyPlanOverrides(planned, options.planOverrides ?? []);
+  const warm = options.warmStartFrom ? await warmStartFrom(options.warmStartFrom, planned) : null;
+  const plan = applyPlanOverrides(warm?.plan ?? planned, options.planOverrides ?? []);
   options.onPlan?.(plan);
   stage(onProgress, 'planning', 1, 1);
   throwIfAborted(signal, 'Training');
@@ -229,6 +236,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
       device,
       threads,
       valEvery: options.valEvery,
+      init: warm?.weights,
       signal,
       onLine: (line) => {
         const ev = toIterationEvent(line);
@@ -252,6 +260,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         file: 'network.onnx',
         inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
         sha256: (await sha256File(join(partial, 'network.onnx'))).slice(0, 16),
+        weights: metrics.weights ?? null,
         int8: metrics.int8
           ? {
               file: metrics.int8.file,
@@ -277,6 +286,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         unlabelledSlices: metrics.unlabelledSlices ?? 0,
         bestValDice: metrics.validation?.bestDice ?? null,
         exportMaxAbsDiff: metrics.export?.maxAbsDiff ?? null,
+        warmStartFrom: warm?.from ?? null,
       },
       warnings: plan.warnings,
     };

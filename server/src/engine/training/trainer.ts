@@ -25,6 +25,8 @@ export interface TrainerRunOptions {
   device: 'cpu' | 'cuda';
   threads?: number;
   valEvery?: number;
+  /** Weights to start from (an earlier model's weights.pt: warm start) */
+  init?: string;
   signal?: AbortSignal;
   onLine?: (line: TrainerLine) => void;
   /** ms between SIGTERM and SIGKILL (default 5000) */
@@ -77,6 +79,7 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
   if (options.maxIterations !== undefined) args.push('--max-iterations', String(options.maxIterations));
   if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.valEvery !== undefined) args.push('--val-every', String(options.valEvery));
+  if (options.init !== undefined) args.push('--init', options.init);
   if (options.signal?.aborted) throw cancelledError('Training');
 
   const child = spawn(python, args, {

@@ -171,6 +171,7 @@ export function projectRoutes(ctx: AppContext): RouteSpec[] {
           maxIterations: body.maxIterations,
           encoder: body.encoder,
           seed: body.seed,
+          warmStartFrom: body.warmStart ? store.models.latestOfProject(project.id)?.id : undefined,
         });
         const job = store.jobs.create('train', payload, { projectId: project.id, modelId: payload.modelId });
         if (ctx.config.dicomweb.forwardViewerToken && authorization)

@@ -202,6 +202,21 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
       expect(done.state).toBe('succeeded');
       const result = done.result;
       expect(result.stored).toBe(true);
+      // per-slice uncertainty: every slice the network ran on, and the least certain ones as SOP instances
+      const u = result.uncertainty;
+      expect(u.slices.length).toBeGreaterThan(0);
+      for (const [index, score] of u.slices) {
+        expect(index).toBeGreaterThanOrEqual(0);
+        expect(score).toBeGreaterThanOrEqual(0);
+        expect(score).toBeLessThanOrEqual(1);
+      }
+      expect(u.labelNext.length).toBeLessThanOrEqual(5);
+      // each suggestion names the image of its slice, so the viewer can jump to it
+      for (const s of u.labelNext) {
+        expect(s.sopInstanceUID).toBe(target.instances.find((i) => i.slice === s.index)?.sopInstanceUID);
+      }
+      const scores = u.labelNext.map((s: { score: number }) => s.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
 
       const client = new DicomwebClient({ url: stack.orthanc.dicomWebUrl });
       const found = await client.searchForSeries(target.studyInstanceUID, {

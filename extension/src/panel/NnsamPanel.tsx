@@ -90,6 +90,8 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
         reason={segmentAvailability.disabled ? segmentAvailability.reason : undefined}
         onSegment={(scope) => run('nnSAM: segmentation failed', () => workflow.segment(scope))}
         onToggleSegment={(n) => run('nnSAM: cannot change the overlay', () => workflow.toggleSegment(n))}
+        labelNext={state.segment?.shown?.labelNext}
+        onJump={(uid) => run('nnSAM: cannot go to the slice', () => workflow.jumpToSlice(uid))}
       />
     </div>
   );

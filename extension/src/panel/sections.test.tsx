@@ -173,6 +173,23 @@ describe('panel sections fed by props', () => {
     );
     expect(text(html)).toContain('Liver Hide Spleen Show');
     expect(html).toContain('aria-pressed="false"');
+    expect(html).not.toContain('nnsam-label-next');
+    const suggested = renderToStaticMarkup(
+      <SegmentSection
+        job={{ state: 'succeeded' }}
+        segments={[{ number: 1, label: 'Liver', visible: true }]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+        labelNext={[
+          { index: 11, sopInstanceUID: '1.2.3.12', score: 0.874 },
+          { index: 2, sopInstanceUID: '1.2.3.3', score: 0.5 },
+        ]}
+      />,
+    );
+    expect(text(suggested)).toContain(
+      'Label next: the slices the model is least sure of slice 12 · 87 % unsure Go slice 3 · 50 % unsure Go',
+    );
     const study = renderToStaticMarkup(
       <SegmentSection
         job={{ state: 'running', progress: { stage: 'inference', done: 5, total: 20 }, done: 1, total: 3 }}

@@ -373,6 +373,9 @@ export function SegmentSection(props: {
   reason?: string;
   onSegment: (scope: 'series' | 'study') => void;
   onToggleSegment: (number: number) => void;
+  /** The slices the model is least sure of (the result's uncertainty), worst first */
+  labelNext?: Array<{ index: number; sopInstanceUID: string; score: number }>;
+  onJump?: (sopInstanceUID: string) => void;
 }) {
   const { job } = props;
   const label =
@@ -427,6 +430,28 @@ export function SegmentSection(props: {
             </li>
           ))}
         </ul>
+      )}
+      {props.labelNext && props.labelNext.length > 0 && (
+        <div data-cy="nnsam-label-next">
+          <div className="nnsam-muted nnsam-small">Label next: the slices the model is least sure of</div>
+          <ol className="nnsam-list nnsam-small">
+            {props.labelNext.map((s) => (
+              <li key={s.sopInstanceUID} data-cy="nnsam-label-next-slice" data-slice={s.index}>
+                <span>
+                  slice {s.index + 1} · {Math.round(s.score * 100)} % unsure
+                </span>
+                <button
+                  type="button"
+                  className="nnsam-button"
+                  onClick={() => props.onJump?.(s.sopInstanceUID)}
+                  data-cy="nnsam-label-next-go"
+                >
+                  Go
+                </button>
+              </li>
+            ))}
+          </ol>
+        </div>
       )}
     </section>
   );

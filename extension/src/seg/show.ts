@@ -126,6 +126,30 @@ async function showSegmentedSlice(ctx: OhifContext, viewportId: string, seg: Dis
   if (index >= 0) await viewport.setImageIdIndex(index);
 }
 
+/**
+ * Scrolls a viewport to the image of one SOP instance (a "Label next" suggestion). OHIF's DICOMweb image ids
+ * name the instance (".../instances/<SOPInstanceUID>/frames/<n>"); one the viewport does not show is an error.
+ */
+export async function jumpToImage(
+  ctx: OhifContext,
+  viewportId: string,
+  sopInstanceUID: string,
+): Promise<void> {
+  const viewport = ctx.services.cornerstoneViewportService.getCornerstoneViewport(viewportId);
+  if (!viewport?.getImageIds || !viewport.setImageIdIndex) {
+    throw new ViewerError('viewport_gone', 'The viewport that showed the segmentation is no longer open.', {
+      hint: 'Segment the series again to show it.',
+    });
+  }
+  const index = viewport.getImageIds().findIndex((id) => id.includes(`/instances/${sopInstanceUID}/`));
+  if (index < 0) {
+    throw new ViewerError('image_not_shown', `The viewport does not show the image ${sopInstanceUID}.`, {
+      hint: 'Open the segmented series in that viewport.',
+    });
+  }
+  await viewport.setImageIdIndex(index);
+}
+
 /** The SEG comes from the PACS like any image: with OHIF's own DICOMweb credentials. */
 function authorizationHeaders(ctx: OhifContext): Record<string, string> {
   return ctx.services.userAuthenticationService?.getAuthorizationHeader?.() ?? {};

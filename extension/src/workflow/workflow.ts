@@ -33,7 +33,7 @@ import { buildLabelmapPayload } from '../labelmap/payload.js';
 import { createLabelmap } from '../labelmap/create.js';
 import type { OhifContext } from '../ohif/context.js';
 import type { DisplaySet } from '../ohif/types.js';
-import { showSeg } from '../seg/show.js';
+import { jumpToImage, showSeg } from '../seg/show.js';
 import { addMetrics, type CurvePoint } from './curve.js';
 
 export interface ErrorText {
@@ -73,6 +73,8 @@ export interface ShownResult {
   viewportId: string;
   segSeriesInstanceUID: string;
   segments: ShownSegment[];
+  /** The slices the model is least sure of, worst first (the result's uncertainty; empty before it) */
+  labelNext: Array<{ index: number; sopInstanceUID: string; score: number }>;
 }
 
 export interface SegmentRun extends JobRun {
@@ -708,7 +710,19 @@ export class Workflow {
       viewportId: shown.viewportId,
       segSeriesInstanceUID: result.segSeriesInstanceUID,
       segments,
+      labelNext: (result.uncertainty?.labelNext ?? []).map(({ index, sopInstanceUID, score }) => ({
+        index,
+        sopInstanceUID,
+        score,
+      })),
     };
+  }
+
+  /** Scrolls the viewport of the last overlay to the image of a suggested slice ("Label next"). */
+  async jumpToSlice(sopInstanceUID: string): Promise<void> {
+    const shown = this.current.segment?.shown;
+    if (!shown) return;
+    await jumpToImage(this.ctx, shown.viewportId, sopInstanceUID);
   }
 
   /** Shows or hides one segment of the overlay the last segmentation put on screen. */

@@ -25,6 +25,29 @@ export const SegmentResult = z.object({
   /** Where to fetch the SEG from this server when the request asked for it to be returned. */
   segUrl: z.string().optional(),
   segments: z.array(z.object({ number: z.number().int(), label: z.string(), voxels: z.number().int() })),
+  /**
+   * How sure the model is of each slice (engine/inference/uncertainty.ts): the share of each class's possible
+   * extent on the slice it cannot decide (0 sure .. 1 unsure). Absent in results from before it.
+   */
+  uncertainty: z
+    .object({
+      rule: z.string(),
+      /** The least certain slices, worst first: where a correction teaches the model most */
+      labelNext: z.array(
+        z.object({
+          /** Slice index in the series' sorted order (0-based) */
+          index: z.number().int(),
+          sopInstanceUID: Uid,
+          frameNumber: z.number().int().optional(),
+          score: z.number(),
+          /** Score per segment number */
+          segments: z.record(z.string(), z.number()),
+        }),
+      ),
+      /** Every slice the network ran on: [index, score] */
+      slices: z.array(z.tuple([z.number().int(), z.number()])),
+    })
+    .optional(),
 });
 export type SegmentResult = z.infer<typeof SegmentResult>;
 

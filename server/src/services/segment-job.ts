@@ -6,7 +6,14 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 
 import type { SegmentResult } from '../api/index.js';
 import { loadSeriesFromDicomweb, writeSeg } from '../dicom/index.js';
-import { predictVolume, ttaFromSetting, type InferenceRun } from '../engine/index.js';
+import {
+  AMBIGUOUS_RATIO,
+  leastCertainSlices,
+  predictVolume,
+  ttaFromSetting,
+  type InferenceRun,
+  type SliceUncertainty,
+} from '../engine/index.js';
 import { SegmentJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
 import { version } from '../version.js';
@@ -25,11 +32,13 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
   });
   ctx.signal.throwIfAborted();
   let run: InferenceRun | undefined;
+  const uncertainty: SliceUncertainty[] = [];
   const labels = await predictVolume(model, series.volume, {
     tta: payload.tta ?? ttaFromSetting(env.config.engine.tta),
     ...(env.config.engine.maxPixels ? { maxPixels: env.config.engine.maxPixels } : {}),
     wholeSlice: env.config.engine.wholeSlice,
     onRun: (r) => (run = r),
+    uncertainty,
     onProgress: engineProgress(ctx),
     signal: ctx.signal,
   });
@@ -58,6 +67,7 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
       label: c.name,
       voxels: voxels.get(c.value) ?? 0,
     })),
+    uncertainty: uncertaintyResult(uncertainty, series.slices),
   };
   // A failed job keeps no file: neither a partial one (disk full) nor a whole one whose STOW then failed.
   const file = payload.returnSeg ? env.resultFile(ctx.jobId) : undefined;
@@ -79,3 +89,27 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
   }
   return { result };
 }
+
+/** Slices suggested for correction, each a click away in the viewer (its SOP instance). */
+export const LABEL_NEXT_COUNT = 5;
+
+function uncertaintyResult(
+  slices: SliceUncertainty[],
+  refs: { sopInstanceUID: string; frameNumber?: number }[],
+): SegmentResult['uncertainty'] {
+  return {
+    rule:
+      `per slice and segment: the share of the segment's possible extent where the most likely class is less ` +
+      `than ${AMBIGUOUS_RATIO} x as likely as the runner-up`,
+    labelNext: leastCertainSlices(slices, LABEL_NEXT_COUNT).map((s) => ({
+      index: s.slice,
+      sopInstanceUID: refs[s.slice]!.sopInstanceUID,
+      ...(refs[s.slice]!.frameNumber !== undefined ? { frameNumber: refs[s.slice]!.frameNumber } : {}),
+      score: round3(s.score),
+      segments: Object.fromEntries(Object.entries(s.classes).map(([c, v]) => [c, round3(v)])),
+    })),
+    slices: [...slices].sort((a, b) => a.slice - b.slice).map((s) => [s.slice, round3(s.score)]),
+  };
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;

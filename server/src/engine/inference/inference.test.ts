@@ -15,6 +15,7 @@ import { buildTinyEncoder, exportPlanNetwork, geometry, phantom, python } from '
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { diceCounts, diceOf, keepLargestComponent, removeSmallComponents } from './postprocess.js';
 import { predictVolume, type InferenceRun } from './predict.js';
+import { leastCertainSlices, type SliceUncertainty } from './uncertainty.js';
 import { canvasShape, gaussianMap, tileStarts } from './sliding-window.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-inference-'));
@@ -305,6 +306,62 @@ torch.onnx.export(conv, (torch.zeros(1, 3, 16, 16),), sys.argv[1], input_names=[
       expect(changed(out.data, expected), `tta ${tta}, whole slice ${wholeSlice}`).toBe(0);
     }
     await model.close();
+  });
+
+  it('ranks a planted ambiguous slice least certain, and labels as it would without counting', async () => {
+    // disks of 100 on four slices and a faint one of 40 on slice 2, which the network below cannot decide
+    const dims: [number, number, number] = [40, 40, 5];
+    const image = new Float32Array(40 * 40 * 5);
+    const labels = new Uint8Array(image.length);
+    for (let k = 0; k < 5; k++) {
+      for (let j = 0; j < 40; j++) {
+        for (let i = 0; i < 40; i++) {
+          if ((i - 20) ** 2 + (j - 20) ** 2 >= 64) continue;
+          image[i + 40 * (j + 40 * k)] = k === 2 ? 40 : 100;
+          labels[i + 40 * (j + 40 * k)] = 1;
+        }
+      }
+    }
+    const g = geometry(dims);
+    const volume = { geometry: g, data: image };
+    const plan = planFromCases(
+      [{ image: volume, labels: { geometry: g, data: labels }, labelledSlices: [0] }],
+      {
+        classes: { '1': 'disk' },
+      },
+    );
+    plan.network = { ...plan.network, patchSize: [40, 40] };
+    const pre = createPreprocessor(volume, plan);
+    const faint = pre.slice(2)[20 * 40 + 20]!;
+    // logit(disk) - logit(background) = 2 (x - faint): 0 on the faint disk, far from 0 elsewhere
+    const file = 'network-uncertain.onnx';
+    python(
+      `
+import sys, torch, warnings
+warnings.simplefilter("ignore")
+conv = torch.nn.Conv2d(1, 2, 1)
+with torch.no_grad():
+    conv.weight[:] = torch.tensor([0.0, 2.0]).reshape(2, 1, 1, 1)
+    conv.bias[:] = torch.tensor([0.0, ${-2 * faint}])
+torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=["image"], output_names=["logits"],
+                  dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h", 3: "w"}}, opset_version=17,
+                  dynamo=False)`,
+      [join(tmp, file)],
+    );
+    const model = testModel(file, plan);
+    const uncertainty: SliceUncertainty[] = [];
+    const counted = await predictVolume(model, volume, { tta: true, uncertainty, postprocess: false });
+    const plain = await predictVolume(model, volume, { tta: true, postprocess: false });
+    await model.close();
+    expect(changed(counted.data, plain.data)).toBe(0);
+    expect(uncertainty.map((u) => u.slice).sort()).toEqual([0, 1, 2, 3, 4]);
+    const [worst] = leastCertainSlices(uncertainty, 3);
+    expect(worst).toMatchObject({ slice: 2 });
+    expect(worst!.score).toBeGreaterThan(0.9);
+    expect(worst!.classes['1']).toBe(worst!.score);
+    // the crisp disks have no ambiguous pixel: nothing else is suggested
+    expect(leastCertainSlices(uncertainty, 3)).toHaveLength(1);
+    for (const u of uncertainty) if (u.slice !== 2) expect(u.score).toBe(0);
   });
 
   it('stops when cancelled', async () => {

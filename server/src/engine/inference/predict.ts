@@ -31,6 +31,7 @@ import {
 } from './postprocess.js';
 import { accumulateTile, extractTile, gaussianMap, type Shape2 } from './sliding-window.js';
 import { mirrorPasses, resolveTta } from './tta.js';
+import { SliceUncertaintyCounter, type SliceUncertainty } from './uncertainty.js';
 
 export interface PredictOptions {
   /** Mirror test-time augmentation; default: the plan's, else the device's (tta.ts) */
@@ -61,6 +62,11 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Seconds per stage are added here (benchmarks: bench/src/e2e.ts); each interval is counted once. */
   timings?: PredictTimings;
+  /**
+   * When given, each slice the network runs on gets its uncertainty here (uncertainty.ts; in the order slices
+   * finish). Slices skipped for having no body are background beyond doubt and are not listed.
+   */
+  uncertainty?: SliceUncertainty[];
 }
 
 /** How a volume is run: the layout, the settings resolved for it, and the slices the network sees. */
@@ -253,11 +259,16 @@ export async function segmentVolume(
     const t = performance.now();
     const weight = (p: number) => (job.weights ? job.weights[p]! : flips.length);
     const labels = out.subarray(job.k * plane, (job.k + 1) * plane);
+    const counter = options.uncertainty ? new SliceUncertaintyCounter(numClasses) : null;
     if (!resample) {
       // the weights are positive: argmax of the sums is argmax of the means
       for (let y = keep[0]; y < keep[2]; y++) {
         for (let x = keep[1]; x < keep[3]; x++) {
           const p = (y - region[0]) * canvas[1] + (x - region[1]);
+          if (counter) {
+            labels[y * cols + x] = counter.addScores(job.acc, canvasPixels, p, weight(p));
+            continue;
+          }
           let best = 0;
           let bestV = job.acc[p]!;
           for (let c = 1; c < numClasses; c++) {
@@ -291,8 +302,10 @@ export async function segmentVolume(
         }
       }
       const back = resampleProbabilities(probs, numClasses, [rows, cols], [origRows, origCols]);
-      argmaxChannels(back, numClasses, plane, labels);
+      if (counter) for (let p = 0; p < plane; p++) labels[p] = counter.addScores(back, plane, p, null);
+      else argmaxChannels(back, numClasses, plane, labels);
     }
+    if (counter) options.uncertainty!.push(counter.finish(job.k));
     addTime(timings, 'postprocess', t);
     done++;
     stage(onProgress, 'inference', done, requested.length);

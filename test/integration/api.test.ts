@@ -4,7 +4,7 @@
  * overlaps the ground truth; SSE events in order; cancel; a restart mid-queue loses nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -366,13 +366,24 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
         expect(job.status).toBe(202);
         const done = await waitForJob(stack, job.body.id, ['succeeded', 'failed']);
         expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
-        return (await stack.call('GET', `/api/models/${done.result.modelId}`)).body;
+        const messages = (await readEvents(stack, job.body.id))
+          .filter((e) => e.type === 'progress')
+          .map((e) => String(e.progress.message ?? ''));
+        return { ...(await stack.call('GET', `/api/models/${done.result.modelId}`)).body, messages };
       };
       const warm = await train({});
       expect(warm.metrics.warmStartFrom).toBe(modelId);
       const cold = await train({ warmStart: false });
       expect(cold.metrics.warmStartFrom).toBeNull();
       expect((await stack.call('GET', `/api/projects/${projectId}`)).body.latestModelId).toBe(cold.id);
+      // a latest model that cannot be started from (here: its weights are gone) is a start from scratch, said
+      rmSync(join(stack.dataDir, 'models', cold.id, 'weights.pt'));
+      const fresh = await train({});
+      expect(fresh.metrics.warmStartFrom).toBeNull();
+      expect(fresh.messages).toContain(
+        `Cannot start from model ${cold.id}: it has no trained weights to start from (models trained before ` +
+          'warm starts keep only the exported network). Training from scratch.',
+      );
     },
   );
 });

@@ -12,8 +12,6 @@ import {
   SPATIAL_AUGMENTATION_P,
   autoValidationSlices,
   chooseEmbeddingStage,
-  chooseInputSlices,
-  NEIGHBOUR_MAX_ANISOTROPY,
   featureMapUnits,
   MIN_LABELLED_FOR_VALIDATION,
   planFromCases,
@@ -210,20 +208,10 @@ describe('planFromCases', () => {
     );
   });
 
-  it('gives the network the neighbouring slices (2.5D) only when they lie close to the slice', () => {
-    // ACDC: 10 mm between slices of 1.5 mm pixels stays 2D; a CT of 1 mm slices over 0.8 mm pixels is 2.5D
-    expect(chooseInputSlices([10, 10, 6.5], [1.5, 1.5])).toBe(1);
-    expect(chooseInputSlices([1, 1.25], [0.8, 0.8])).toBe(3);
-    expect(chooseInputSlices([NEIGHBOUR_MAX_ANISOTROPY], [1, 1])).toBe(3);
-    expect(chooseInputSlices([NEIGHBOUR_MAX_ANISOTROPY * 1.01], [1, 1])).toBe(1);
-    expect(chooseInputSlices([], [1, 1])).toBe(1);
-    const close = planFromCases([caseOf([32, 32, 5], [1, 1, 2], [1])], { classes });
-    expect(close.network.inputSlices).toBe(3);
-    const far = planFromCases([caseOf([32, 32, 5], [1, 1, 5], [1])], { classes });
-    expect(far.network.inputSlices).toBe(1);
-    // single-slice volumes say nothing about the slice spacing
-    const single = planFromCases([caseOf([32, 32, 1], [1, 1, 1], [0])], { classes });
-    expect(single.network.inputSlices).toBe(1);
+  it('plans a 2D network (one input slice) whatever the slice spacing: 2.5D is opt-in', () => {
+    for (const gap of [1, 2, 5]) {
+      expect(planFromCases([caseOf([32, 32, 5], [1, 1, gap], [1])], { classes }).network.inputSlices).toBe(1);
+    }
   });
 
   it("sizes the network to the device: half nnU-Net's width on CPU, nnU-Net's on CUDA", () => {

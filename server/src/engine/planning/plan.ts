@@ -97,7 +97,9 @@ export const NetworkPlanSchema = z.object({
   divisibleBy: Int2,
   /**
    * Slices the network sees at once, as input channels: 1 (2D), or 2n + 1 = the slice and n neighbours each
-   * side (2.5D; at a volume's ends the end slice repeats). Plans from before it read 1.
+   * side (2.5D; at a volume's ends the end slice repeats). 1 unless set by hand (`--set network.inputSlices=3`):
+   * measured, 2.5D cost 0.045 / 0.240 mean Dice on ACDC (20 / 4 slices, 10 mm apart) and changed nothing on a
+   * near-isotropic CT (0.954 vs 0.955; docs/benchmarks.md, 2026-12-05).
    */
   inputSlices: z
     .number()
@@ -500,23 +502,6 @@ export const MIN_LABELLED_FOR_VALIDATION = 40;
  */
 export const MIN_COMPONENT_FRACTION = 0.2;
 
-/**
- * 2.5D: the neighbouring slices become extra input channels when they lie close enough to inform the middle
- * one, i.e. the slice spacing is at most this many times the finest in-plane spacing (nnU-Net's threshold
- * for treating a volume as anisotropic). ACDC's 10 mm slices over 1.5 mm pixels stay 2D.
- */
-export const NEIGHBOUR_MAX_ANISOTROPY = 3;
-/** Neighbours each side when the slices are close enough (3 input slices) */
-export const NEIGHBOURS_EACH_SIDE = 1;
-
-/** Input slices of the network (1 or 2n + 1) for volumes with these slice spacings (single-slice ones excluded). */
-export function chooseInputSlices(sliceSpacings: number[], targetSpacing: [number, number]): number {
-  const spacings = sliceSpacings.filter((s) => Number.isFinite(s) && s > 0);
-  if (spacings.length === 0) return 1;
-  const anisotropy = median(spacings) / Math.min(...targetSpacing);
-  return anisotropy <= NEIGHBOUR_MAX_ANISOTROPY ? 2 * NEIGHBOURS_EACH_SIDE + 1 : 1;
-}
-
 export function autoValidationSlices(labelled: number): number {
   return labelled >= MIN_LABELLED_FOR_VALIDATION ? Math.floor(labelled / 8) : 0;
 }
@@ -601,11 +586,6 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
         'the compute budget limits it; inference uses a sliding window.',
     );
   }
-
-  network.inputSlices = chooseInputSlices(
-    cases.filter((c) => c.image.geometry.dims[2] > 1).map((c) => c.image.geometry.spacing[2]),
-    targetSpacing,
-  );
 
   const encoder = options.encoder ?? NONE_ENCODER;
   let embedding: Plan['embedding'] = null;

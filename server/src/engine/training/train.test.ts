@@ -121,7 +121,7 @@ describe('trainModel', () => {
     expect(diceOf(d.get(1)!)).toBeGreaterThan(0.5);
   });
 
-  it('trains a 2.5D network (neighbouring slices as channels) when the slices are close, and segments with it', async () => {
+  it('trains a 2.5D network (neighbouring slices as channels) when the plan asks for it, and segments with it', async () => {
     const encoder = join(tmp, 'tiny.onnx');
     if (!existsSync(encoder)) buildTinyEncoder(encoder);
     const close: TrainingCase[] = [
@@ -139,6 +139,7 @@ describe('trainModel', () => {
       device: 'cpu',
       threads: 1,
       cacheDir: join(tmp, 'cache'),
+      planOverrides: [{ path: 'network.inputSlices', value: 3 }],
     });
     const plan = PlanSchema.parse(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')));
     expect(plan.network.inputSlices).toBe(3);

@@ -205,7 +205,7 @@ describe('nnSAM API end to end (real Orthanc, real training)', () => {
       // per-slice uncertainty: every slice the network ran on, and the least certain ones as SOP instances
       const u = result.uncertainty;
       expect(u.slices.length).toBeGreaterThan(0);
-      for (const [index, score] of u.slices) {
+      for (const { index, score } of u.slices) {
         expect(index).toBeGreaterThanOrEqual(0);
         expect(score).toBeGreaterThanOrEqual(0);
         expect(score).toBeLessThanOrEqual(1);

@@ -44,8 +44,8 @@ export const SegmentResult = z.object({
           segments: z.record(z.string(), z.number()),
         }),
       ),
-      /** Every slice the network ran on: [index, score] */
-      slices: z.array(z.tuple([z.number().int(), z.number()])),
+      /** Every slice the network ran on, in series order */
+      slices: z.array(z.object({ index: z.number().int(), score: z.number() })),
     })
     .optional(),
 });

@@ -108,7 +108,9 @@ function uncertaintyResult(
       score: round3(s.score),
       segments: Object.fromEntries(Object.entries(s.classes).map(([c, v]) => [c, round3(v)])),
     })),
-    slices: [...slices].sort((a, b) => a.slice - b.slice).map((s) => [s.slice, round3(s.score)]),
+    slices: [...slices]
+      .sort((a, b) => a.slice - b.slice)
+      .map((s) => ({ index: s.slice, score: round3(s.score) })),
   };
 }
 

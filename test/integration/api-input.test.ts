@@ -129,6 +129,20 @@ describe('bad input on every endpoint', () => {
     expect((await stack.call('DELETE', `/api/projects/${r.body.id}`)).status).toBe(204);
   });
 
+  it('refuses names that are not valid Unicode (an unpaired surrogate) instead of storing something else', async () => {
+    const projects = (await stack.call('GET', '/api/projects')).body.length;
+    for (const body of [
+      { name: 'x\ud800', classes: [{ value: 1, name: 'a' }] },
+      { name: 'ok', classes: [{ value: 1, name: '\udc00' }] },
+      { name: 'ok', description: 'a\ud83d', classes: [{ value: 1, name: 'a' }] },
+    ]) {
+      const r = await stack.call('POST', '/api/projects', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.message).toMatch(/valid Unicode text/);
+    }
+    expect((await stack.call('GET', '/api/projects')).body.length).toBe(projects);
+  });
+
   it('rejects malformed JSON and oversized bodies', async () => {
     const bad = await stack.call('POST', '/api/projects', '{"name": ');
     expect(bad.status).toBe(400);

@@ -20,6 +20,22 @@ export function exactlyOneOf<T extends z.ZodObject>(schema: T, keys: string[], m
     .meta({ oneOf: keys.map((k) => ({ required: [k] })) });
 }
 
+/**
+ * Text a user names things with (projects, classes, rules): trimmed (unless told not to), min..max
+ * characters, and well-formed Unicode. JSON can carry an unpaired surrogate ("\\ud800") that no database or
+ * DICOM writer keeps as sent: it is refused with a 400 instead of stored as something else.
+ */
+export function UserText(min: number, max: number, options: { trim?: boolean } = {}) {
+  const text = options.trim === false ? z.string() : z.string().trim();
+  return text
+    .min(min)
+    .max(max)
+    .refine(
+      (s) => !/[\uD800-\uDFFF]/u.test(s),
+      'must be valid Unicode text (it holds an unpaired surrogate)',
+    );
+}
+
 /** ISO 8601 timestamp. */
 export const Timestamp = z.string();
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { Id, Timestamp } from './common.js';
+import { Id, Timestamp, UserText } from './common.js';
 
 /** A coded concept (e.g. SNOMED CT) for a class; written into DICOM SEG segment descriptions. */
 export const Code = z
@@ -16,7 +16,7 @@ export const ClassDef = z
   .object({
     /** Label value in label volumes and segment number in SEGs. */
     value: z.number().int().min(1).max(255),
-    name: z.string().trim().min(1).max(64),
+    name: UserText(1, 64),
     color: z
       .tuple([
         z.number().int().min(0).max(255),
@@ -32,8 +32,8 @@ export type ClassDef = z.infer<typeof ClassDef>;
 
 export const ProjectCreate = z
   .object({
-    name: z.string().trim().min(1).max(128),
-    description: z.string().max(2000).optional(),
+    name: UserText(1, 128),
+    description: UserText(0, 2000, { trim: false }).optional(),
     classes: z
       .array(ClassDef)
       .min(1)

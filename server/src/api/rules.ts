@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-import { exactlyOneOf, Id, Timestamp } from './common.js';
+import { exactlyOneOf, Id, Timestamp, UserText } from './common.js';
 
 /** "Segment every new CT series whose description matches X with model Y" (Orthanc hook). */
 export const RuleCreate = exactlyOneOf(
   z
     .object({
-      name: z.string().trim().min(1).max(128),
+      name: UserText(1, 128),
       modality: z
         .string()
         .regex(/^[A-Z]{2,4}$/)

@@ -75,6 +75,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "nnU-Net's sliding window (--no-whole-slice)")
     p.add_argument("--crop", action=argparse.BooleanOptionalAction, default=None,
                    help="e2e: skip what lies outside the body (default, the server's) or not (--no-crop)")
+    p.add_argument("--embedding-stride", type=int, default=None,
+                   help="e2e with --e2e-encoder: the SAM encoder on every n-th slice (default: the server's rule "
+                        "by slice spacing; 1 = every slice)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
                    help="e2e: the network's float32 export or its int8 quantization (opt-in)")
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
             inference = {"tta": args.tta, "whole_slice": args.whole_slice, "crop": args.crop,
-                         "precision": args.precision}
+                         "precision": args.precision, "embedding_stride": args.embedding_stride}
             r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, encoder=encoder,
                           iterations=args.e2e_iterations, **inference)
             r.update(load_average=load_before, load_average_after=load_average(), command=command)

@@ -454,7 +454,18 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
         r0, c0, r1, c1 = inf["region"]
         lines += ["", f"Network: {how}; region rows {r0}–{r1}, columns {c0}–{c1} of the preprocessed slice; "
                   f"{inf['slicesRun']} slices run, {inf['slicesSkipped']} without body skipped; {inf['precision']}; "
-                  f"{inf['inputsPerSlice']} network input(s) per slice ({inf['device']})."]
+                  f"{inf['inputsPerSlice']} network input(s) per slice ({inf['device']})."
+                  + (f" SAM encoder on every {'' if inf['embeddingStride'] == 1 else _ordinal(inf['embeddingStride']) + ' '}"
+                     "slice." if inf.get("embeddingStride") else "")]
+    every = r.get("everySlice")
+    if every:
+        run = every["run"]
+        lines += ["", f"The same model with the encoder on every slice, run right after: **{run['seconds']:.1f} s** "
+                  f"(embed {run['stages']['embed']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
+                  f"{run['peakRssMiB']:.0f} MiB); labels differ on {100 * every['labelsChanged']:.3f} % of voxels; "
+                  "Dice against the truth there: "
+                  + ", ".join(f"{k} {fmt(v, 3)}" for k, v in every["dice"].items())
+                  + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
     lines += ["", f"Peak RSS of the segment process (VmHWM): {r['peakRssMiB']:.0f} MiB. Opening the onnxruntime "
               f"sessions: {run0['modelLoadSeconds']:.2f} s (not in the stages: a server keeps them open). SEG: "
               f"{run0['segFrames']} frames, {run0['segBytes'] / 2**20:.1f} MiB. Fetched {run0['instancesFetched']} "
@@ -465,6 +476,10 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     if plot:
         lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
     return lines
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def plot_e2e_stages(r: dict, out: Path) -> Path | None:
@@ -503,7 +518,8 @@ def _e2e_variant(r: dict) -> str:
     o = r.get("options")
     # results from before the inference options named test-time augmentation only (on by default then)
     inference = ("" if r["tta"] else "-notta") if o is None else e2e_variant(
-        None if o["tta"] == "auto" else o["tta"], o.get("wholeSlice"), o.get("crop"), o.get("precision", "fp32"))
+        None if o["tta"] == "auto" else o["tta"], o.get("wholeSlice"), o.get("crop"), o.get("precision", "fp32"),
+        o.get("embeddingStride"))
     return (("" if r["model"]["encoder"] == "none" else "-sam") + inference
             + ("" if (se["slices"], se["size"]) == (300, 512) else f"-{se['slices']}x{se['size']}"))
 

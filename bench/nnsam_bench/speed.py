@@ -601,17 +601,19 @@ def _on_off(value: bool | None) -> str:
 
 
 def e2e_variant(tta: bool | None = None, whole_slice: bool | None = None, crop: bool | None = None,
-                precision: str = "fp32") -> str:
+                precision: str = "fp32", embedding_stride: int | None = None) -> str:
     """Result-name suffix of the inference options that differ from the server's defaults."""
     return ({None: "", True: "-tta", False: "-notta"}[tta] + ("-tiles" if whole_slice is False else "")
-            + ("-nocrop" if crop is False else "") + ("-int8" if precision == "int8" else ""))
+            + ("-nocrop" if crop is False else "") + ("-int8" if precision == "int8" else "")
+            + (f"-stride{embedding_stride}" if embedding_stride is not None else ""))
 
 
 def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool | None = None,
               encoder: str = "none", iterations: int = 20, whole_slice: bool | None = None, crop: bool | None = None,
-              precision: str = "fp32") -> dict:
+              precision: str = "fp32", embedding_stride: int | None = None) -> dict:
     """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there).
-    Inference options left None are the server's defaults (test-time augmentation per device)."""
+    Inference options left None are the server's defaults (test-time augmentation per device, the SAM
+    encoder's slice stride by slice spacing)."""
     if not E2E_SCRIPT.is_file():
         raise FileNotFoundError(f"{E2E_SCRIPT} is missing: build it with `npx tsc -p bench`")
     cmd = ["node", str(E2E_SCRIPT), "run", "--work", str(work_dir("e2e")), "--size", str(size), "--slices",
@@ -621,6 +623,8 @@ def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, t
         cmd += ["--whole-slice", _on_off(whole_slice)]
     if crop is not None:
         cmd += ["--crop", _on_off(crop)]
+    if embedding_stride is not None:
+        cmd += ["--embedding-stride", str(embedding_stride)]
     r = _run_json(cmd, threads)
     r["stagesMedian"] = {k: statistics.median(run["stages"][k] for run in r["runs"]) for k in E2E_STAGES}
     r["secondsMedian"] = statistics.median(run["seconds"] for run in r["runs"])

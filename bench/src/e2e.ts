@@ -5,7 +5,7 @@
  *
  *   node bench/dist/e2e.js run --work DIR [--size 512] [--slices 300] [--runs 1] [--threads 2]
  *     [--tta auto|on|off] [--whole-slice on|off] [--crop on|off] [--precision fp32|int8]
- *     [--encoder none|ENC.onnx] [--iterations 20]
+ *     [--encoder none|ENC.onnx] [--embedding-stride auto|N] [--iterations 20]
  *   node bench/dist/e2e.js model --work DIR [--size 512] [--slices 300] [--encoder ...] [--iterations 20]
  *     (only the model: prints its folder; the roofline benchmark times its network)
  *
@@ -16,6 +16,8 @@
  * fresh Node process (`segment` subcommand) so its peak RSS is the segment path's alone. The functions are
  * the ones the segment job calls: loadSeriesFromDicomweb (fetch = the time inside the client's
  * retrieveSeries, decode = the rest), predictVolume with its `timings` hook, writeSeg, storeInstances.
+ * With an encoder run on every n-th slice (embeddingStride > 1, the default for thin slices), one more run with
+ * the encoder on every slice gives the same-day cost of that and the share of voxels whose label changed.
  * Prints one JSON object.
  */
 import { execFile } from 'node:child_process';
@@ -73,7 +75,10 @@ export interface SegmentRun {
 }
 
 /** The inference options the benchmark varies (the rest are the segment job's). */
-export type E2eInference = Pick<PredictOptions, 'tta' | 'wholeSlice' | 'crop' | 'precision'>;
+export type E2eInference = Pick<
+  PredictOptions,
+  'tta' | 'wholeSlice' | 'crop' | 'precision' | 'embeddingStride'
+>;
 
 /** A DicomwebClient that adds the seconds spent in WADO-RS series retrieval to `fetchSeconds`. */
 class TimedClient extends DicomwebClient {
@@ -119,6 +124,8 @@ export async function segmentOnce(options: {
       cache: new EmbeddingCache(cacheDir),
       timings,
       onRun: (r) => told.push(r),
+      // the segment job counts each slice's uncertainty for "Label next" during the argmax: so does this
+      uncertainty: [],
     });
   } finally {
     await model.close();
@@ -259,7 +266,16 @@ function inferenceOptions(values: Record<string, string | undefined>): E2eInfere
   const precision = values.precision ?? 'fp32';
   if (precision !== 'fp32' && precision !== 'int8')
     throw new Error(`--precision must be fp32 or int8, got ${precision}`);
-  return { tta: onOff('tta', true), wholeSlice: onOff('whole-slice'), crop: onOff('crop'), precision };
+  const stride = values['embedding-stride'];
+  if (stride !== undefined && stride !== 'auto' && !/^[1-9]\d*$/.test(stride))
+    throw new Error(`--embedding-stride must be auto or a positive integer, got ${stride}`);
+  return {
+    tta: onOff('tta', true),
+    wholeSlice: onOff('whole-slice'),
+    crop: onOff('crop'),
+    precision,
+    embeddingStride: stride === undefined || stride === 'auto' ? undefined : Number(stride),
+  };
 }
 
 /** The same options as command-line arguments for the timed child. */
@@ -268,6 +284,7 @@ function inferenceArgs(o: E2eInference): string[] {
   const args = ['--tta', onOff(o.tta), '--precision', o.precision ?? 'fp32'];
   if (o.wholeSlice !== undefined) args.push('--whole-slice', onOff(o.wholeSlice));
   if (o.crop !== undefined) args.push('--crop', onOff(o.crop));
+  if (o.embeddingStride !== undefined) args.push('--embedding-stride', String(o.embeddingStride));
   return args;
 }
 
@@ -300,10 +317,8 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
     ct.instances.length = 0;
 
     const script = fileURLToPath(import.meta.url);
-    const results: SegmentRun[] = [];
-    let dice: Record<string, number | null> | null = null;
-    for (let i = 0; i < runs; i++) {
-      const labelsOut = join(work, 'labels.u8');
+    /** One timed child process of the segment path; its labels land in labelsOut. */
+    const segmentChild = async (options: E2eInference, labelsOut: string): Promise<SegmentRun> => {
       const args = [
         script,
         'segment',
@@ -315,14 +330,34 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
         ct.seriesInstanceUID,
         '--model',
         modelDir,
-        ...inferenceArgs(inference),
+        ...inferenceArgs(options),
         '--labels-out',
         labelsOut,
       ];
       if (threads) args.push('--threads', String(threads));
       const { stdout } = await exec(process.execPath, args, { maxBuffer: 16 * 2 ** 20 });
-      results.push(JSON.parse(stdout.trim().split('\n').pop()!) as SegmentRun);
-      dice ??= dicePerClass(truth, new Uint8Array(await readFile(labelsOut)));
+      return JSON.parse(stdout.trim().split('\n').pop()!) as SegmentRun;
+    };
+    const results: SegmentRun[] = [];
+    let dice: Record<string, number | null> | null = null;
+    const labelsOut = join(work, 'labels.u8');
+    let labels: Uint8Array | null = null;
+    for (let i = 0; i < runs; i++) {
+      results.push(await segmentChild(inference, labelsOut));
+      labels ??= new Uint8Array(await readFile(labelsOut));
+      dice ??= dicePerClass(truth, labels);
+    }
+    // an encoder on every n-th slice (n > 1) is compared with the encoder on every slice, same model and day
+    let everySlice: { run: SegmentRun; dice: Record<string, number | null>; labelsChanged: number } | null =
+      null;
+    const stride = results[0]?.inference?.embeddingStride ?? 0;
+    if (stride > 1 && labels) {
+      const exactOut = join(work, 'labels-every-slice.u8');
+      const run = await segmentChild({ ...inference, embeddingStride: 1 }, exactOut);
+      const exact = new Uint8Array(await readFile(exactOut));
+      let changed = 0;
+      for (let n = 0; n < exact.length; n++) if (exact[n] !== labels[n]) changed++;
+      everySlice = { run, dice: dicePerClass(truth, exact), labelsChanged: changed / exact.length };
     }
     const out = {
       runtime: 'e2e',
@@ -342,6 +377,7 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       threads: threads ?? null,
       runs: results,
       dice,
+      everySlice,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
@@ -363,6 +399,7 @@ async function main(): Promise<void> {
       'whole-slice': { type: 'string' },
       crop: { type: 'string' },
       precision: { type: 'string' },
+      'embedding-stride': { type: 'string' },
       encoder: { type: 'string' },
       iterations: { type: 'string' },
       dicomweb: { type: 'string' },
@@ -398,6 +435,7 @@ async function main(): Promise<void> {
   throw new Error(
     'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta auto|on|off] [--whole-slice on|off]\n' +
       '         [--crop on|off] [--precision fp32|int8] [--encoder none|FILE.onnx] [--iterations 20]\n' +
+      '         [--embedding-stride auto|N]\n' +
       '       e2e model --work DIR [--size 512] [--slices 300] [--encoder none|FILE.onnx] [--iterations 20]\n' +
       '       e2e segment --dicomweb URL --study UID --series UID --model DIR [inference options of run]',
   );

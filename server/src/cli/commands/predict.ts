@@ -25,6 +25,7 @@ interface PredictOpts {
   batchSize?: number;
   encoder?: string;
   cacheDir?: string;
+  embeddingStride?: number;
   json?: boolean;
 }
 
@@ -68,6 +69,11 @@ export function registerPredict(program: Command): void {
     .option('--batch-size <n>', 'network inputs per onnxruntime run at most (default 8)', intOption)
     .option('--encoder <file>', "the SAM encoder's ONNX file, if not where the model was trained")
     .option('--cache-dir <dir>', 'SAM embedding cache folder')
+    .option(
+      '--embedding-stride <n>',
+      'run the SAM encoder on every n-th slice, interpolating between (default: by slice spacing; 1 = all)',
+      intOption,
+    )
     .option('--json', 'print progress as JSON lines on stdout')
     .action(async (images: string[], opts: PredictOpts) => {
       const print = createProgressPrinter({ json: Boolean(opts.json) });
@@ -89,6 +95,7 @@ export function registerPredict(program: Command): void {
             maxPixels: opts.maxPixels,
             precision: opts.precision,
             batchSize: opts.batchSize,
+            embeddingStride: opts.embeddingStride,
             cache,
             signal: controller.signal,
             onProgress: print,

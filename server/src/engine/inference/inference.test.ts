@@ -440,6 +440,37 @@ describe("whole-slice inference on the trainer's network (instance norm, SAM emb
     expect(runs[0]!.batch).toBe(8); // 4 slices x 4 mirror passes in two runs
     expect(changed(one.data, many.data)).toBe(0);
   });
+
+  it('runs the encoder on anchor slices only with a stride, labelling them as with every slice', async () => {
+    const runs: InferenceRun[] = [];
+    const everyCache = new EmbeddingCache(join(tmp, 'cache-every'));
+    const every = await predictVolume(model, c.image, { cache: everyCache, onRun: (r) => runs.push(r) });
+    expect(new Set(every.data).size).toBeGreaterThan(1);
+    const strideCache = new EmbeddingCache(join(tmp, 'cache-stride'));
+    await predictVolume(model, c.image, {
+      cache: strideCache,
+      embeddingStride: 2,
+      onRun: (r) => runs.push(r),
+    });
+    // 5 mm slices of a 64 mm field of view (1 mm cells): every slice by default
+    expect(runs.map((r) => [r.embeddingStride, r.slicesRun])).toEqual([
+      [1, 4],
+      [2, 4],
+    ]);
+    expect(everyCache.misses).toBe(4);
+    expect(strideCache.misses).toBe(3); // anchors 0, 2 and the last slice, 3; slice 1 is interpolated
+    // labels before post-processing (its 3D components reach across slices)
+    const exact = await predictVolume(model, c.image, { cache: everyCache, postprocess: false });
+    const strided = await predictVolume(model, c.image, {
+      cache: everyCache,
+      embeddingStride: 2,
+      postprocess: false,
+    });
+    const plane = 64 * 64;
+    const slice = (v: Uint8Array, k: number) => v.subarray(k * plane, (k + 1) * plane);
+    for (const k of [0, 2, 3])
+      expect(changed(slice(exact.data, k), slice(strided.data, k)), `slice ${k}`).toBe(0);
+  });
 });
 
 /**

@@ -22,6 +22,7 @@ import type { Device } from '../session-thread.js';
 import type { Volume } from '../../volume/types.js';
 import { bodyExtent } from './body.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
+import { InterpolatedEmbeddings, embeddingSliceStride } from './embedding-slices.js';
 import { DEFAULT_MAX_PIXELS, inferenceLayout, type Layout } from './layout.js';
 import {
   argmaxChannels,
@@ -49,6 +50,11 @@ export interface PredictOptions {
   maxPixels?: number;
   /** Skip what lies outside the body: slices without it, and the region around it (default true) */
   crop?: boolean;
+  /**
+   * Run the SAM encoder on every n-th slice and interpolate the embeddings between (embedding-slices.ts);
+   * default: twice per embedding cell along the slice axis (1 unless the slices are thin); 1 = every slice
+   */
+  embeddingStride?: number;
   /** Which network: 'fp32' (default) or the model's int8 quantization */
   precision?: Precision;
   /** Apply the model's post-processing (default true) */
@@ -76,6 +82,8 @@ export interface InferenceRun extends Layout {
   tta: boolean;
   /** Network inputs per slice: tiles x mirror passes */
   inputsPerSlice: number;
+  /** The SAM encoder runs on every n-th slice (0 without an encoder) */
+  embeddingStride: number;
   /** Slices the network runs on; the others hold no body (cropping on) and stay background */
   slicesRun: number;
   slicesSkipped: number;
@@ -176,12 +184,14 @@ export async function segmentVolume(
   const { region, keep, canvas, tile, starts, batch } = layout;
   const requested = options.slices ?? [...Array(pre.sliceCount).keys()];
   const todo = body ? requested.filter((k) => body.slices[k] && body.box) : requested;
+  const embeddingStride = emb ? (options.embeddingStride ?? embeddingSliceStride(image.geometry)) : 0;
   options.onRun?.({
     ...layout,
     device,
     precision,
     tta,
     inputsPerSlice: starts.length * flips.length,
+    embeddingStride,
     slicesRun: todo.length,
     slicesSkipped: requested.length - todo.length,
   });
@@ -200,12 +210,15 @@ export async function segmentVolume(
   const embOrigin: Shape2 = [region[0] / embStride[0], region[1] / embStride[1]];
   const resample = rows !== origRows || cols !== origCols;
 
-  let embedder: Embedder | null = null;
-  if (emb) {
+  let embeddings: InterpolatedEmbeddings | null = null;
+  if (emb && todo.length) {
     started = performance.now();
     const encoder = await model.encoderSession();
     if (!encoder) throw new Error('model needs an encoder but none was located');
-    embedder = Embedder.over(model.info.encoder, encoder, options.cache);
+    const embedder = Embedder.over(model.info.encoder, encoder, options.cache);
+    const embedSlice = (k: number) =>
+      embedder.embed(middleSlice(pre.input(k, inputSlices), inputSlices), rows, cols);
+    embeddings = new InterpolatedEmbeddings(embedSlice, embeddingStride, todo[0]!, todo[todo.length - 1]!);
     addTime(timings, 'load', started);
   }
 
@@ -229,9 +242,9 @@ export async function segmentVolume(
     }
     addTime(timings, 'preprocess', t);
     let map: Float32Array | null = null;
-    if (embedder && emb) {
+    if (embeddings && emb) {
       t = performance.now();
-      const e = await embedder.embed(middleSlice(input, inputSlices), rows, cols);
+      const e = await embeddings.get(k);
       map = embeddingOnStageGrid(
         e,
         embChannels,

@@ -201,4 +201,33 @@ describe('panel sections fed by props', () => {
     );
     expect(text(study)).toContain('series 2 of 3 · inference · 25%');
   });
+
+  it('lists the slices of the result the user corrected and not yet added, 1-based', () => {
+    const html = renderToStaticMarkup(
+      <SegmentSection
+        job={{ state: 'succeeded' }}
+        segments={[{ number: 1, label: 'Liver', visible: true }]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+        corrected={[
+          { index: 11, sopInstanceUID: '1.2.3.12' },
+          { index: 2, sopInstanceUID: '1.2.3.3' },
+        ]}
+      />,
+    );
+    expect(text(html)).toMatch(/Corrected: slices 12, 3 · not yet added \((&quot;|")Add labelled slices/);
+    expect(html).toContain('data-slices="11,2"');
+    const none = renderToStaticMarkup(
+      <SegmentSection
+        job={null}
+        segments={[]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+        corrected={[]}
+      />,
+    );
+    expect(none).not.toContain('nnsam-corrected');
+  });
 });

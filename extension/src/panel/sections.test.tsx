@@ -202,7 +202,7 @@ describe('panel sections fed by props', () => {
     expect(text(study)).toContain('series 2 of 3 · inference · 25%');
   });
 
-  it('lists the slices of the result the user corrected and not yet added, 1-based', () => {
+  it('lists the slices of the result the user corrected and not yet added, by instance number', () => {
     const html = renderToStaticMarkup(
       <SegmentSection
         job={{ state: 'succeeded' }}
@@ -211,13 +211,15 @@ describe('panel sections fed by props', () => {
         onSegment={noop}
         onToggleSegment={noop}
         corrected={[
-          { index: 11, sopInstanceUID: '1.2.3.12' },
-          { index: 2, sopInstanceUID: '1.2.3.3' },
+          { sopInstanceUID: '1.2.3.12', instanceNumber: 12 },
+          { sopInstanceUID: '1.2.3.3', instanceNumber: null },
         ]}
       />,
     );
-    expect(text(html)).toMatch(/Corrected: slices 12, 3 · not yet added \((&quot;|")Add labelled slices/);
-    expect(html).toContain('data-slices="11,2"');
+    expect(text(html)).toMatch(
+      /Corrected: 2 slices \(I:12, \?\) · not yet added \((&quot;|")Add labelled slices/,
+    );
+    expect(html).toContain('data-sop-instance-uids="1.2.3.12,1.2.3.3"');
     const none = renderToStaticMarkup(
       <SegmentSection
         job={null}

@@ -377,7 +377,7 @@ export function SegmentSection(props: {
   labelNext?: Array<{ index: number; sopInstanceUID: string; score: number }>;
   onJump?: (sopInstanceUID: string) => void;
   /** Slices of the result the user changed with OHIF's tools, not yet added */
-  corrected?: Array<{ index: number; sopInstanceUID: string }>;
+  corrected?: Array<{ sopInstanceUID: string; instanceNumber: number | null }>;
 }) {
   const { job } = props;
   const label =
@@ -463,11 +463,12 @@ export function SegmentSection(props: {
         <div
           className="nnsam-small"
           data-cy="nnsam-corrected"
-          data-slices={props.corrected.map((s) => s.index).join(',')}
+          data-sop-instance-uids={props.corrected.map((s) => s.sopInstanceUID).join(',')}
+          title="Instance numbers, as OHIF's viewport shows them (I:n)"
         >
-          Corrected: slice{props.corrected.length === 1 ? '' : 's'}{' '}
-          {props.corrected.map((s) => s.index + 1).join(', ')} · not yet added (&quot;Add labelled
-          slices&quot;)
+          {`Corrected: ${props.corrected.length} slice${props.corrected.length === 1 ? '' : 's'} (${props.corrected
+            .map((s) => (s.instanceNumber === null ? '?' : `I:${s.instanceNumber}`))
+            .join(', ')}) · not yet added ("Add labelled slices")`}
         </div>
       )}
     </section>

@@ -81,9 +81,13 @@ export interface ShownResult {
 }
 
 export interface CorrectedSlice {
-  /** 0-based position in the series as the viewport orders it */
-  index: number;
   sopInstanceUID: string;
+  /**
+   * What OHIF's viewport overlay shows as "I:n". Not a slice number: OHIF may order a series the other way
+   * round from the server (the phantom's slice 5 is OHIF's 16/20), and the server's numbers are known only
+   * once the slices are added.
+   */
+  instanceNumber: number | null;
 }
 
 export interface SegmentRun extends JobRun {
@@ -790,20 +794,23 @@ export class Workflow {
     const tracker = new CorrectionTracker(this.ctx, segmentationId, (imageIds) => {
       const shown = this.current.segment?.shown;
       if (shown?.segmentationId !== segmentationId) return;
-      this.patchSegment({ shown: { ...shown, corrected: this.describeSlices(shown.viewportId, imageIds) } });
+      this.patchSegment({ shown: { ...shown, corrected: this.describeSlices(imageIds) } });
     });
     tracker.start();
     this.corrections = tracker;
   }
 
-  /** Source image ids -> their position in the viewport's series and SOP Instance UID. */
-  private describeSlices(viewportId: string, imageIds: string[]): CorrectedSlice[] {
-    const order = imageDisplaySetOf(this.ctx, viewportId)?.imageIds ?? [];
+  /** Source image ids -> SOP Instance UID and instance number. */
+  private describeSlices(imageIds: string[]): CorrectedSlice[] {
     const { metaData } = this.ctx.cornerstone();
-    return imageIds.map((id) => ({
-      index: order.indexOf(id),
-      sopInstanceUID: String(metaData.get('instance', id)?.SOPInstanceUID ?? ''),
-    }));
+    return imageIds.map((id) => {
+      const instance = metaData.get('instance', id);
+      const number = Number(instance?.InstanceNumber);
+      return {
+        sopInstanceUID: String(instance?.SOPInstanceUID ?? ''),
+        instanceNumber: Number.isFinite(number) && instance?.InstanceNumber !== '' ? number : null,
+      };
+    });
   }
 
   /**

@@ -20,14 +20,17 @@ import {
   compareSnapshots,
   drag,
   imageToPage,
+  labelmapVoxels,
   nextFrames,
   openStudy,
   PANEL,
   runCommand,
+  selectSegment,
   setBrushRadius,
   showInstance,
   shownInstanceNumber,
   snapshotViewport,
+  waitForCount,
 } from '../support/ohif.js';
 import { strokesInside } from '../support/paint.js';
 import { saveScreenshot } from '../support/screenshots.js';
@@ -433,39 +436,6 @@ describe('nnSAM mode in the stock OHIF viewer', () => {
   );
 });
 
-/** Voxels of the active labelmap for one source image, straight from cornerstone's cache. */
-async function labelmapVoxels(page: Page, sopInstanceUID: string): Promise<number[]> {
-  return page.evaluate((uid) => {
-    const w = window as unknown as {
-      services: {
-        viewportGridService: { getActiveViewportId(): string };
-        segmentationService: {
-          getActiveSegmentation(id: string): { representationData: { Labelmap: { imageIds: string[] } } };
-        };
-      };
-      cornerstone: {
-        cache: {
-          getImage(id: string): {
-            referencedImageId: string;
-            voxelManager: { getScalarData(): ArrayLike<number> };
-          };
-        };
-        metaData: { get(type: string, id: string): { SOPInstanceUID: string } | undefined };
-      };
-    };
-    const seg = w.services.segmentationService.getActiveSegmentation(
-      w.services.viewportGridService.getActiveViewportId(),
-    );
-    for (const id of seg.representationData.Labelmap.imageIds) {
-      const image = w.cornerstone.cache.getImage(id);
-      if (w.cornerstone.metaData.get('instance', image.referencedImageId)?.SOPInstanceUID === uid) {
-        return Array.from(image.voxelManager.getScalarData());
-      }
-    }
-    throw new Error(`no labelmap image for ${uid}`);
-  }, sopInstanceUID);
-}
-
 /** Canvas CSS pixel -> (column, row) of the image shown in the active viewport, via cornerstone's geometry. */
 async function canvasToImagePixel(page: Page, x: number, y: number): Promise<[number, number]> {
   return page.evaluate(
@@ -554,40 +524,6 @@ async function shownSeg(
 }
 
 /**
- * Clicks a segment's name in OHIF's segment list, as a user picks the class to paint, until it is the
- * active segment of the active viewport (what the brush paints with). OHIF's list sometimes drops a click
- * while it re-renders after a stroke; a user clicks again, so does this (three tries).
- */
-async function selectSegment(page: Page, label: string, segmentIndex: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await page.locator('[data-cy="data-row-title"]', { hasText: label }).first().click();
-    const active = await page
-      .waitForFunction(
-        (index) => {
-          const s = (
-            window as unknown as {
-              services: {
-                viewportGridService: { getActiveViewportId(): string };
-                segmentationService: {
-                  getActiveSegment(viewportId: string): { segmentIndex: number } | undefined;
-                };
-              };
-            }
-          ).services;
-          const viewportId = s.viewportGridService.getActiveViewportId();
-          return s.segmentationService.getActiveSegment(viewportId)?.segmentIndex === index;
-        },
-        segmentIndex,
-        { timeout: 3_000 },
-      )
-      .then(() => true)
-      .catch(() => false);
-    if (active) return;
-    if (attempt === 3) throw new Error(`segment "${label}" did not become active after ${attempt} clicks`);
-  }
-}
-
-/**
  * Waits until OHIF's notifications (toasts, a few seconds each) are gone, so screenshots show the panel.
  * Sonner pauses a toast's timer while the pointer is over the toaster (bottom right, where the panel's
  * buttons are), so the pointer moves to the top-left corner first; a toast still there is named.
@@ -611,14 +547,6 @@ function timer(): (step: string) => void {
     console.error(`[timing] ${step}: ${((now - last) / 1000).toFixed(1)} s`);
     last = now;
   };
-}
-
-async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await page.waitForFunction(
-    ([sel, n]) => document.querySelectorAll(sel).length === n,
-    [selector, count] as const,
-    { timeout: 30_000 },
-  );
 }
 
 /**

@@ -269,3 +269,79 @@ export async function canvasPixelsPerImagePixel(page: Page): Promise<number> {
     return cssPerImage * (vp.canvas.width / vp.canvas.clientWidth);
   });
 }
+
+/** Voxels of the active labelmap for one source image, straight from cornerstone's cache. */
+export async function labelmapVoxels(page: Page, sopInstanceUID: string): Promise<number[]> {
+  return page.evaluate((uid) => {
+    const w = window as unknown as {
+      services: {
+        viewportGridService: { getActiveViewportId(): string };
+        segmentationService: {
+          getActiveSegmentation(id: string): { representationData: { Labelmap: { imageIds: string[] } } };
+        };
+      };
+      cornerstone: {
+        cache: {
+          getImage(id: string): {
+            referencedImageId: string;
+            voxelManager: { getScalarData(): ArrayLike<number> };
+          };
+        };
+        metaData: { get(type: string, id: string): { SOPInstanceUID: string } | undefined };
+      };
+    };
+    const seg = w.services.segmentationService.getActiveSegmentation(
+      w.services.viewportGridService.getActiveViewportId(),
+    );
+    for (const id of seg.representationData.Labelmap.imageIds) {
+      const image = w.cornerstone.cache.getImage(id);
+      if (w.cornerstone.metaData.get('instance', image.referencedImageId)?.SOPInstanceUID === uid) {
+        return Array.from(image.voxelManager.getScalarData());
+      }
+    }
+    throw new Error(`no labelmap image for ${uid}`);
+  }, sopInstanceUID);
+}
+
+/**
+ * Clicks a segment's name in OHIF's segment list, as a user picks the class to paint, until it is the
+ * active segment of the active viewport (what the brush paints with). OHIF's list sometimes drops a click
+ * while it re-renders after a stroke; a user clicks again, so does this (three tries).
+ */
+export async function selectSegment(page: Page, label: string, segmentIndex: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('[data-cy="data-row-title"]', { hasText: label }).first().click();
+    const active = await page
+      .waitForFunction(
+        (index) => {
+          const s = (
+            window as unknown as {
+              services: {
+                viewportGridService: { getActiveViewportId(): string };
+                segmentationService: {
+                  getActiveSegment(viewportId: string): { segmentIndex: number } | undefined;
+                };
+              };
+            }
+          ).services;
+          const viewportId = s.viewportGridService.getActiveViewportId();
+          return s.segmentationService.getActiveSegment(viewportId)?.segmentIndex === index;
+        },
+        segmentIndex,
+        { timeout: 3_000 },
+      )
+      .then(() => true)
+      .catch(() => false);
+    if (active) return;
+    if (attempt === 3) throw new Error(`segment "${label}" did not become active after ${attempt} clicks`);
+  }
+}
+
+/** Waits until exactly `count` elements match the selector. */
+export async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
+  await page.waitForFunction(
+    ([sel, n]) => document.querySelectorAll(sel).length === n,
+    [selector, count] as const,
+    { timeout: 30_000 },
+  );
+}

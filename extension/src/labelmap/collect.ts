@@ -10,13 +10,21 @@ import type { LabelmapPayload } from '@nnsam/server/api';
 import { ViewerError } from '../errors.js';
 import type { OhifContext } from '../ohif/context.js';
 import type { DisplaySet, Segmentation } from '../ohif/types.js';
-import { buildLabelmapPayload, type PaintedSlice } from './payload.js';
+import { buildLabelmapPayload, hasLabels, type PaintedSlice } from './payload.js';
 
 export interface CollectOptions {
   /** defaults to the active viewport */
   viewportId?: string;
   /** defaults to the viewport's active segmentation */
   segmentationId?: string;
+  /**
+   * Only these slices (cornerstone image ids of the source images), each sent even when it carries no
+   * labels: the corrected slices of a model's SEG, where erasing a false positive leaves a slice that
+   * shows none of the classes. Without it, every slice with a labelled pixel is sent.
+   */
+  onlyImageIds?: string[];
+  /** Label value sent for each segment index, when they differ (a SEG numbers its segments 1..n). */
+  labelValues?: Record<number, number>;
 }
 
 /** The image (not overlay) display set shown in a viewport. */
@@ -114,12 +122,15 @@ export function collectLabelmap(ctx: OhifContext, options: CollectOptions = {}):
   const segmentation = findLabelmap(ctx, viewportId, options.segmentationId);
   const { cache, metaData } = ctx.cornerstone();
   const seriesImages = new Set(displaySet.imageIds);
+  const only = options.onlyImageIds ? new Set(options.onlyImageIds) : undefined;
+  const remap = options.labelValues;
 
   const slices: PaintedSlice[] = [];
   for (const labelImageId of segmentation.representationData.Labelmap!.imageIds!) {
     const image = cache.getImage(labelImageId);
     if (!image?.voxelManager || !image.referencedImageId) continue; // never painted, never loaded
     const source = image.referencedImageId;
+    if (only && !only.has(source)) continue;
     if (!seriesImages.has(source)) {
       throw new ViewerError(
         'labelmap_on_other_series',
@@ -134,17 +145,20 @@ export function collectLabelmap(ctx: OhifContext, options: CollectOptions = {}):
         hint: 'Reload the study and try again.',
       });
     }
+    const data = image.voxelManager.getScalarData();
+    const labels = remap ? Uint8Array.from(data, (v) => (v ? (remap[v] ?? v) : 0)) : data;
     slices.push({
       sopInstanceUID,
       frameNumber: frameNumberOf(source, instance?.NumberOfFrames),
       rows: image.rows,
       columns: image.columns,
-      labels: image.voxelManager.getScalarData(),
+      labels,
+      ...(only && !hasLabels(labels) ? { negative: true } : {}),
     });
   }
   const segmentNames: Record<number, string> = {};
   for (const [index, segment] of Object.entries(segmentation.segments)) {
-    if (segment?.label) segmentNames[Number(index)] = segment.label;
+    if (segment?.label) segmentNames[remap?.[Number(index)] ?? Number(index)] = segment.label;
   }
   return buildLabelmapPayload({
     studyInstanceUID: displaySet.StudyInstanceUID,

@@ -1,6 +1,7 @@
 /**
  * Section 3: "Add labelled slices". Sends the labelmap painted on the active series (only the slices that
- * carry labels; `nnsam.collectLabelmap`), a SEG loaded in the viewer, or the series itself unlabelled to the
+ * carry labels; `nnsam.collectLabelmap`; on an nnSAM result being corrected, only the slices the user
+ * changed), a SEG loaded in the viewer, or the series itself unlabelled to the
  * project's training set, and lists the training set (series, slices, classes) with a remove button per
  * example.
  */
@@ -77,7 +78,7 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
         onClick={props.onAdd}
         adding={props.adding}
         cy="nnsam-add-labels"
-        title="Send the labelled slices of the active series to the training set"
+        title="Send the labelled slices of the active series to the training set (of an nnSAM result: the slices you corrected)"
       >
         {props.adding ? 'Adding…' : 'Add labelled slices'}
       </AddButton>
@@ -100,7 +101,7 @@ export function LabelledSlicesView(props: LabelledSlicesProps) {
       {!detected && !error && !examples.length && (
         <div className="nnsam-muted nnsam-small">
           Paint a few slices of the active series (Start labelling, then OHIF&apos;s brush), then add them.
-          Only the slices that carry labels are sent.
+          Only the slices that carry labels are sent; on an nnSAM result, only the slices you corrected.
         </div>
       )}
       {error && (

@@ -92,6 +92,7 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
         onToggleSegment={(n) => run('nnSAM: cannot change the overlay', () => workflow.toggleSegment(n))}
         labelNext={state.segment?.shown?.labelNext}
         onJump={(uid) => run('nnSAM: cannot go to the slice', () => workflow.jumpToSlice(uid))}
+        corrected={state.segment?.shown?.corrected}
       />
     </div>
   );

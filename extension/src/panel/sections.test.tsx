@@ -201,4 +201,35 @@ describe('panel sections fed by props', () => {
     );
     expect(text(study)).toContain('series 2 of 3 · inference · 25%');
   });
+
+  it('lists the slices of the result the user corrected and not yet added, by instance number', () => {
+    const html = renderToStaticMarkup(
+      <SegmentSection
+        job={{ state: 'succeeded' }}
+        segments={[{ number: 1, label: 'Liver', visible: true }]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+        corrected={[
+          { sopInstanceUID: '1.2.3.12', instanceNumber: 12 },
+          { sopInstanceUID: '1.2.3.3', instanceNumber: null },
+        ]}
+      />,
+    );
+    expect(text(html)).toMatch(
+      /Corrected: 2 slices \(I:12, \?\) · not yet added \((&quot;|")Add labelled slices/,
+    );
+    expect(html).toContain('data-sop-instance-uids="1.2.3.12,1.2.3.3"');
+    const none = renderToStaticMarkup(
+      <SegmentSection
+        job={null}
+        segments={[]}
+        canSegment
+        onSegment={noop}
+        onToggleSegment={noop}
+        corrected={[]}
+      />,
+    );
+    expect(none).not.toContain('nnsam-corrected');
+  });
 });

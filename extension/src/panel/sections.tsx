@@ -376,6 +376,8 @@ export function SegmentSection(props: {
   /** The slices the model is least sure of (the result's uncertainty), worst first */
   labelNext?: Array<{ index: number; sopInstanceUID: string; score: number }>;
   onJump?: (sopInstanceUID: string) => void;
+  /** Slices of the result the user changed with OHIF's tools, not yet added */
+  corrected?: Array<{ sopInstanceUID: string; instanceNumber: number | null }>;
 }) {
   const { job } = props;
   const label =
@@ -451,6 +453,22 @@ export function SegmentSection(props: {
               </li>
             ))}
           </ol>
+          <div className="nnsam-muted nnsam-small">
+            Correct a slice with OHIF&apos;s brush on the result, then &quot;Add labelled slices&quot; takes
+            the corrected slices only, and Train again.
+          </div>
+        </div>
+      )}
+      {props.corrected && props.corrected.length > 0 && (
+        <div
+          className="nnsam-small"
+          data-cy="nnsam-corrected"
+          data-sop-instance-uids={props.corrected.map((s) => s.sopInstanceUID).join(',')}
+          title="Instance numbers, as OHIF's viewport shows them (I:n)"
+        >
+          {`Corrected: ${props.corrected.length} slice${props.corrected.length === 1 ? '' : 's'} (${props.corrected
+            .map((s) => (s.instanceNumber === null ? '?' : `I:${s.instanceNumber}`))
+            .join(', ')}) · not yet added ("Add labelled slices")`}
         </div>
       )}
     </section>

@@ -5,8 +5,8 @@ import { ExampleCreate } from '../../../server/src/api/index.js';
 import type { NnsamApi } from '../api/client.js';
 import { resolveConfig } from '../config.js';
 import type { OhifContext } from '../ohif/context.js';
-import type { DisplaySet } from '../ohif/types.js';
-import { checkClasses, Workflow } from './workflow.js';
+import type { DisplaySet, Segmentation } from '../ohif/types.js';
+import { checkClasses, classValuesOfSegments, segmentIndexOfClass, Workflow } from './workflow.js';
 
 const project: Project = {
   id: 'p1',
@@ -136,5 +136,29 @@ describe('Workflow: the series on screen unlabelled', () => {
       hint: expect.stringMatching(/Add labelled slices/),
     });
     expect(trained).toEqual([]);
+  });
+});
+
+describe("an nnSAM result's segments and the project's classes", () => {
+  // the server's SEG numbers segments 1..n in class order and names them after the classes
+  const result: Segmentation = {
+    segmentationId: 'seg',
+    label: 'nnSAM Heart',
+    segments: { 1: { segmentIndex: 1, label: 'RV' }, 2: { segmentIndex: 2, label: 'lv ' } },
+    representationData: { Labelmap: { imageIds: [] } },
+  };
+
+  it('maps segment indices to class values by name, and back', () => {
+    expect(classValuesOfSegments(result, project)).toEqual({ 1: 1, 2: 3 });
+    expect(segmentIndexOfClass(result, project, 3)).toBe(2);
+  });
+
+  it('refuses a segment that is no class, naming it and the classes', () => {
+    const extra = { ...result, segments: { ...result.segments, 3: { segmentIndex: 3, label: 'Aorta' } } };
+    expect(() => classValuesOfSegments(extra, project)).toThrow(
+      /Segment 3 \("Aorta"\) of "nnSAM Heart" is not a class of project "Heart" \(its classes: RV, LV\)/,
+    );
+    const onlyRv = { ...result, segments: { 1: result.segments[1] } };
+    expect(() => segmentIndexOfClass(onlyRv, project, 3)).toThrow(/has no segment for LV/);
   });
 });

@@ -32,7 +32,8 @@ import { activeViewportId, collectLabelmap, currentSlice, imageDisplaySetOf } fr
 import { buildLabelmapPayload } from '../labelmap/payload.js';
 import { createLabelmap } from '../labelmap/create.js';
 import type { OhifContext } from '../ohif/context.js';
-import type { DisplaySet } from '../ohif/types.js';
+import type { DisplaySet, Segmentation } from '../ohif/types.js';
+import { CorrectionTracker } from '../seg/corrections.js';
 import { jumpToImage, showSeg } from '../seg/show.js';
 import { addMetrics, type CurvePoint } from './curve.js';
 
@@ -75,6 +76,18 @@ export interface ShownResult {
   segments: ShownSegment[];
   /** The slices the model is least sure of, worst first (the result's uncertainty; empty before it) */
   labelNext: Array<{ index: number; sopInstanceUID: string; score: number }>;
+  /** Slices of the result the user changed with OHIF's tools since it was shown (or last added) */
+  corrected: CorrectedSlice[];
+}
+
+export interface CorrectedSlice {
+  sopInstanceUID: string;
+  /**
+   * What OHIF's viewport overlay shows as "I:n". Not a slice number: OHIF may order a series the other way
+   * round from the server (the phantom's slice 5 is OHIF's 16/20), and the server's numbers are known only
+   * once the slices are added.
+   */
+  instanceNumber: number | null;
 }
 
 export interface SegmentRun extends JobRun {
@@ -140,6 +153,8 @@ export class Workflow {
   private attached = 0;
   private poll: ReturnType<typeof setInterval> | null = null;
   private viewerSubscriptions: Array<() => void> = [];
+  /** follows the user's edits of the result on screen (one at a time: the latest shown) */
+  private corrections: CorrectionTracker | null = null;
 
   constructor(
     readonly ctx: OhifContext,
@@ -310,18 +325,35 @@ export class Workflow {
     return created.segmentationId;
   }
 
-  /** Makes a class the segment the brush paints with (on the labelmap "Start labelling" made). */
+  /**
+   * Makes a class the segment the brush paints with: on the nnSAM result when the user is correcting it
+   * (it is the active segmentation), else on the labelmap "Start labelling" made.
+   */
   selectClass(value: number): void {
+    const { segmentationService } = this.ctx.services;
+    const correcting = this.correctionTarget();
+    if (correcting) {
+      const index = segmentIndexOfClass(correcting.segmentation, this.requireProject(), value);
+      segmentationService.setActiveSegment(correcting.segmentation.segmentationId, index);
+      return;
+    }
     const id = this.paintSegmentation();
-    if (id) this.ctx.services.segmentationService.setActiveSegment(id, value);
+    if (id) segmentationService.setActiveSegment(id, value);
   }
 
   // --- 3. labelled slices ---------------------------------------------------------------------------
 
-  /** Reads the painted labelmap of the active series (what "Add labelled slices" would send). */
+  /**
+   * Reads what "Add labelled slices" would send from the active series: the corrected slices when the
+   * active segmentation is an nnSAM result the user is correcting (the rest of it is the model's guess,
+   * not truth), else every labelled slice of the painted labelmap.
+   */
   detect(): LabelmapPayload {
     try {
-      const detected = collectLabelmap(this.ctx, { segmentationId: this.paintSegmentation() });
+      const correcting = this.correctionTarget();
+      const detected = correcting
+        ? this.collectCorrections(correcting)
+        : collectLabelmap(this.ctx, { segmentationId: this.paintSegmentation() });
       this.set({ detected, labelsError: null });
       return detected;
     } catch (e) {
@@ -330,17 +362,45 @@ export class Workflow {
     }
   }
 
-  /** Sends the labelled slices of the active series to the project's training set. */
+  /** Sends the labelled (or corrected) slices of the active series to the project's training set. */
   async addLabelledSlices(): Promise<Example> {
     const project = this.requireProject();
+    const tracker = this.correctionTarget()?.tracker;
+    const sent = tracker?.correctedImageIds;
     const labelmap = this.detect();
     this.labelsStep(() => checkClasses(labelmap, project));
-    return this.sendLabelmap(
-      project,
-      labelmap,
-      (example) =>
-        `Added ${example.labelledSlices.length} labelled slice${example.labelledSlices.length === 1 ? '' : 's'} to "${project.name}".`,
-    );
+    const example = await this.sendLabelmap(project, labelmap, (example) => {
+      const n = example.labelledSlices.length;
+      return `Added ${n} ${tracker ? 'corrected' : 'labelled'} slice${n === 1 ? '' : 's'} to "${project.name}".`;
+    });
+    // what was added is in the training set: only new corrections count from here on
+    tracker?.reset(sent);
+    return example;
+  }
+
+  /** The corrected slices of the nnSAM result, with the project's class values (by segment name). */
+  private collectCorrections({
+    segmentation,
+    tracker,
+  }: {
+    segmentation: Segmentation;
+    tracker: CorrectionTracker;
+  }): LabelmapPayload {
+    const shown = this.current.segment?.shown;
+    if (!tracker.correctedImageIds.length) {
+      throw new ViewerError('no_corrections', 'No slice of the nnSAM result has been corrected yet.', {
+        hint:
+          "Paint or erase on a slice of the result with OHIF's brush (Label next > Go shows the slices the model is least sure of), then add it. " +
+          "To add labels you painted yourself instead, make that segmentation the active one in OHIF's segmentation panel.",
+      });
+    }
+    const project = this.project;
+    return collectLabelmap(this.ctx, {
+      viewportId: shown?.viewportId,
+      segmentationId: segmentation.segmentationId,
+      onlyImageIds: tracker.correctedImageIds,
+      ...(project ? { labelValues: classValuesOfSegments(segmentation, project) } : {}),
+    });
   }
 
   /**
@@ -690,6 +750,7 @@ export class Workflow {
     });
     const { segmentationService } = this.ctx.services;
     const segmentation = segmentationService.getSegmentation(shown.segmentationId);
+    this.trackCorrections(shown.segmentationId, shown.viewportId);
     const segments = Object.values(segmentation?.segments ?? {})
       .filter((s): s is NonNullable<typeof s> => !!s)
       .map((s) => {
@@ -715,7 +776,55 @@ export class Workflow {
         sopInstanceUID,
         score,
       })),
+      corrected: [],
     };
+  }
+
+  /**
+   * Makes the result the labelmap OHIF's brush edits (active segmentation of its viewport, first segment
+   * active: a loaded SEG has none) and follows which of its slices the user changes.
+   */
+  private trackCorrections(segmentationId: string, viewportId: string): void {
+    const { segmentationService } = this.ctx.services;
+    this.corrections?.stop();
+    segmentationService.setActiveSegmentation(viewportId, segmentationId);
+    const segments = segmentationService.getSegmentation(segmentationId)?.segments ?? {};
+    const first = Object.values(segments).find((s) => !!s)?.segmentIndex;
+    if (first !== undefined) segmentationService.setActiveSegment(segmentationId, first);
+    const tracker = new CorrectionTracker(this.ctx, segmentationId, (imageIds) => {
+      const shown = this.current.segment?.shown;
+      if (shown?.segmentationId !== segmentationId) return;
+      this.patchSegment({ shown: { ...shown, corrected: this.describeSlices(imageIds) } });
+    });
+    tracker.start();
+    this.corrections = tracker;
+  }
+
+  /** Source image ids -> SOP Instance UID and instance number. */
+  private describeSlices(imageIds: string[]): CorrectedSlice[] {
+    const { metaData } = this.ctx.cornerstone();
+    return imageIds.map((id) => {
+      const instance = metaData.get('instance', id);
+      const number = Number(instance?.InstanceNumber);
+      return {
+        sopInstanceUID: String(instance?.SOPInstanceUID ?? ''),
+        instanceNumber: Number.isFinite(number) && instance?.InstanceNumber !== '' ? number : null,
+      };
+    });
+  }
+
+  /**
+   * The nnSAM result the user is correcting: the one tracked, when it is the active segmentation of the
+   * active viewport (a labelmap the user made is handled as before when they make it active again).
+   */
+  private correctionTarget(): { segmentation: Segmentation; tracker: CorrectionTracker } | undefined {
+    const tracker = this.corrections;
+    if (!tracker) return undefined;
+    const { segmentationService, viewportGridService } = this.ctx.services;
+    const viewportId = viewportGridService.getActiveViewportId();
+    const active = viewportId ? segmentationService.getActiveSegmentation(viewportId) : undefined;
+    if (active?.segmentationId !== tracker.segmentationId) return undefined;
+    return { segmentation: active, tracker };
   }
 
   /** Scrolls the viewport of the last overlay to the image of a suggested slice ("Label next"). */
@@ -851,6 +960,41 @@ export function checkClasses(labelmap: LabelmapPayload, project: Project): void 
       },
     );
   }
+}
+
+/**
+ * Segment index -> class value for an nnSAM result: its SEG numbers the segments 1..n in class order and
+ * names them after the classes, so a project with classes 1 and 3 gets segments 1 and 2. Matched by name,
+ * as the server matches a SEG's segments; a segment that is no class is refused, naming it.
+ */
+export function classValuesOfSegments(segmentation: Segmentation, project: Project): Record<number, number> {
+  const byName = new Map(project.classes.map((c) => [c.name.trim().toLowerCase(), c.value]));
+  const values: Record<number, number> = {};
+  for (const segment of Object.values(segmentation.segments)) {
+    if (!segment) continue;
+    const value = byName.get(segment.label.trim().toLowerCase());
+    if (value === undefined) {
+      throw new ViewerError(
+        'unknown_class',
+        `Segment ${segment.segmentIndex} ("${segment.label}") of "${segmentation.label}" is not a class of project "${project.name}" (its classes: ${project.classes.map((c) => c.name).join(', ')}).`,
+        { hint: 'Correct the result with its own segments only, or delete the extra segment.' },
+      );
+    }
+    values[segment.segmentIndex] = value;
+  }
+  return values;
+}
+
+/** The segment of an nnSAM result that holds a class (the inverse of classValuesOfSegments). */
+export function segmentIndexOfClass(segmentation: Segmentation, project: Project, value: number): number {
+  const entry = Object.entries(classValuesOfSegments(segmentation, project)).find(([, v]) => v === value);
+  if (!entry) {
+    const name = project.classes.find((c) => c.value === value)?.name ?? `class ${value}`;
+    throw new ViewerError('unknown_class', `"${segmentation.label}" has no segment for ${name}.`, {
+      hint: 'Pick one of the segments it has, or segment the series again.',
+    });
+  }
+  return Number(entry[0]);
 }
 
 /** Whether any example labels a slice: series added unlabelled alone teach no class (the server refuses). */

@@ -15,9 +15,12 @@ Targets:
               counted from its plan): the fraction of the limit inference reaches
   variants    one model's ACDC validation Dice predicted several ways: test-time augmentation, whole slice
               vs sliding window, cropping, int8 (and the precision rule), the engine before issue 16
+  loop        issue 13's labelling loop on ACDC: a simulated annotator labels the slices the tool suggests (4
+              rounds of 2, warm retrains) against random slices and against cold retrains; Dice on the same
+              series and on validation after every round (nnsam_bench/loop.py has the protocol)
   report      regenerate the results part of docs/benchmarks.md and its plots from bench/results/
   summary     print one plain-text table of a results folder (--results, default this machine's)
-  all         everything above, then report
+  all         everything above but loop, then report
 --quick runs a small smoke configuration into .cache/bench/quick-results (never into the published results).
 """
 
@@ -31,7 +34,7 @@ import sys
 from pathlib import Path
 
 TARGETS = ("draws", "accuracy", "nnunet", "encoder", "inference", "training", "embedding", "e2e", "roofline",
-           "variants", "report", "summary", "all")
+           "variants", "loop", "report", "summary", "all")
 ARMS = ("nnunetv2", "nnsam-none", "nnsam-mobilesam")
 #: the variants target's predictions (nnsam_bench/variants.py; kept here so --help needs no imports)
 VARIANT_NAMES = ("cpu", "tta", "whole", "nocrop", "int8", "legacy")
@@ -55,15 +58,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--results", type=Path, help="results folder (default bench/results/<machine>)")
     p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {','.join(ARMS)}")
     p.add_argument("--sizes", type=ints, default=(4, 8, 12, 16, 20), help="labelled slice counts")
-    p.add_argument("--seeds", type=ints, default=(0, 1, 2), help="draws per size")
-    p.add_argument("--budget", type=floats, default=(10.0,), help="training minutes, same for every arm")
+    p.add_argument("--seeds", type=ints, help="draws per size (default 0,1,2; loop: 0)")
+    p.add_argument("--budget", type=floats,
+                   help="training minutes, same for every arm (default 10; loop: 4, the cold budget)")
     p.add_argument("--long-budget", type=floats, default=(60.0,), help="extra budgets for nnunetv2 only ('' = none)")
     p.add_argument("--snapshots", type=int, default=4, help="models per run for the validation-Dice curve")
     p.add_argument("--iters-per-epoch", type=int, help="nnU-Net iterations per epoch (default 250 on CUDA, 25 on CPU)")
     p.add_argument("--da-workers", type=int, help="nnU-Net augmentation processes (default: nnU-Net's)")
     p.add_argument("--val-cases", type=int, help="evaluate on the first K validation volumes only")
     p.add_argument("--encoder-onnx", help="ONNX MobileSAM encoder (default NNSAM_MOBILESAM_ONNX, else random weights)")
-    p.add_argument("--iterations", type=int, default=8, help="training iterations timed per loop (training target)")
+    p.add_argument("--iterations", type=int, default=8,
+                   help="training iterations timed per loop (training target; loop --quick: the cold trainings)")
     p.add_argument("--e2e-size", type=int, default=512, help="rows = columns of the e2e series")
     p.add_argument("--e2e-slices", type=int, default=300, help="slices of the e2e series")
     p.add_argument("--e2e-iterations", type=int, default=20, help="training iterations of the e2e model")
@@ -88,15 +93,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--predict-args", default="--tta",
                    help="`nnsam predict` flags of the nnsam arms (default --tta: mirrored, as nnU-Net predicts; "
                         "'--no-tta' with --variant notta measures without)")
+    p.add_argument("--rounds", type=int, default=4, help="loop: labelling rounds after the start")
+    p.add_argument("--per-round", type=int, default=2, help="loop: slices labelled per round")
+    p.add_argument("--warm-fraction", type=float, default=0.5,
+                   help="loop: a warm retrain's budget as a fraction of the cold budget")
     p.add_argument("--model", type=Path, help="variants: the model folder to predict with (default: train nnsam-none "
                                               "for the first --sizes / --seeds / --budget)")
     p.add_argument("--variants", default=",".join(VARIANT_NAMES),
                    help=f"variants: which predictions, of {','.join(VARIANT_NAMES)}")
     args = p.parse_args(argv)
+    loop = args.target == "loop"
+    args.seeds = args.seeds or ((0,) if loop else (0, 1, 2))
+    args.budget = args.budget or ((4.0,) if loop else (10.0,))
     if args.quick:
         args.sizes, args.seeds, args.budget, args.long_budget = (4,), (0,), (1.0,), ()
         args.snapshots, args.val_cases, args.runs = 2, args.val_cases or 2, 2
         args.iters_per_epoch = args.iters_per_epoch or 5
+        # loop: --iterations trainings (warm: --warm-fraction of them), one round, one-pass predictions
+        args.rounds = 1
+        if loop and args.predict_args == "--tta":
+            args.predict_args = "--no-tta"
     if args.iters_per_epoch is None and args.device == "cpu":
         args.iters_per_epoch = 25
     unknown = set(args.arms.split(",")) - set(ARMS)
@@ -276,6 +292,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {c['what']}: mean Dice {'–' if d is None else f'{d:+.4f}'}, "
                       f"{100 * c['changedVoxels']:.2f} % of voxels changed"
                       + (f", rule {'met' if c['meetsRule'] else 'NOT met'}" if "meetsRule" in c else ""))
+        elif target == "loop":
+            from .loop import LoopConfig, run_loop
+
+            for seed in args.seeds:
+                r = run_loop(LoopConfig(
+                    seed=seed, start_slices=args.sizes[0], budget_minutes=args.budget[0],
+                    warm_fraction=args.warm_fraction, rounds=args.rounds, per_round=args.per_round,
+                    iterations=args.iterations if args.quick else None, val_cases=args.val_cases, threads=args.threads,
+                    predict_args=tuple(shlex.split(args.predict_args)), train_args=tuple(shlex.split(args.train_args)),
+                    force=args.force, results_dir=results, command=command))
+                status |= r["status"] != "ok"
     if args.target == "summary":
         from .report import text_summary
 

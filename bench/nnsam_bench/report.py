@@ -13,6 +13,7 @@ import statistics
 from pathlib import Path
 
 from .accuracy import mean_dice
+from .loop import STRATEGIES, STRATEGY_LABELS
 from .paths import DOCS_FILE, IMAGES_DIR, REPO_ROOT, RESULTS_DIR
 from .speed import e2e_variant
 
@@ -582,6 +583,120 @@ def variants_section(r: dict) -> list[str]:
                         f"{100 * r['rule']['voxels']:.1f} % of voxels changed.", ""]
 
 
+def _loop_dice(step: dict, where: str, cls: str = "mean") -> float | None:
+    if where == "series":
+        return (step.get("series_summary") or {}).get(cls)
+    return _metric({"summary": step.get("validation_summary")}, cls, "dice")
+
+
+def _loop_order(step: dict) -> tuple:
+    return step["round"], STRATEGIES.index(step["strategy"]) if step["strategy"] in STRATEGIES else -1
+
+
+def _rounds(rounds: list[int]) -> str:
+    return f" (round{'s' if len(rounds) > 1 else ''} {', '.join(map(str, rounds))})" if rounds else ""
+
+
+def loop_curves(r: dict) -> dict[str, list[dict]]:
+    """Strategy -> its steps in round order, each starting with round 0 (the cold start all three share)."""
+    start = [s for s in r["steps"] if s["round"] == 0]
+    return {name: start + sorted((s for s in r["steps"] if s["strategy"] == name), key=lambda s: s["round"])
+            for name in STRATEGIES}
+
+
+def loop_verdicts(r: dict) -> list[str]:
+    """Issue 13's two goals, round by round: suggested beats random; warm reaches cold in at most half the time."""
+    by = {(s["strategy"], s["round"]): s for s in r["steps"]}
+    rounds = sorted({s["round"] for s in r["steps"] if s["round"] > 0})
+    lines = []
+    for where, what in (("validation", "validation"), ("series", "same series")):
+        wins = [n for n in rounds if ("suggested-warm", n) in by and ("random-warm", n) in by
+                and (_loop_dice(by["suggested-warm", n], where) or 0) > (_loop_dice(by["random-warm", n], where) or 0)]
+        done = [n for n in rounds if ("suggested-warm", n) in by and ("random-warm", n) in by]
+        if done:
+            lines.append(f"- Suggested slices beat random ones ({what} Dice, both warm) in {len(wins)} of "
+                         f"{len(done)} rounds" + _rounds(wins) + ".")
+    pairs = [(by["suggested-warm", n], by["suggested-cold", n]) for n in rounds
+             if ("suggested-warm", n) in by and ("suggested-cold", n) in by]
+    if pairs:
+        reached = [w["round"] for w, c in pairs
+                   if (_loop_dice(w, "validation") or 0) >= (_loop_dice(c, "validation") or 0)
+                   and w["train_seconds"] <= c["train_seconds"] / 2]
+        ratio = statistics.fmean(w["train_seconds"] / c["train_seconds"] for w, c in pairs if c["train_seconds"])
+        lines.append(f"- A warm retrain reached the cold model's validation Dice (same slices) in at most half its "
+                     f"training time in {len(reached)} of {len(pairs)} rounds"
+                     + _rounds(reached)
+                     + f"; warm / cold training seconds {ratio:.2f} on average.")
+    return lines
+
+
+def loop_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
+    budget = f"{r['budget_minutes']:g} min" if r.get("budget_minutes") else f"{r['iterations']} iterations"
+    lines = [f"#### Labelling loop (issue 13; ACDC draw {r['seed']}, {r['start_slices']} slices then {r['rounds']} "
+             f"round{'s' if r['rounds'] > 1 else ''} of {r['per_round']}; cold {budget}, warm "
+             f"{r['warm_fraction']:g} x; {r['threads']} threads; "
+             f"{r['date']})", "",
+             f"The series: the {len(r['series'])} volumes of the draw ("
+             + ", ".join(f"{v['case']} ({v['slices']} slices)" for v in r["series"])
+             + "). Dice same series: the series volumes' slices that are not labelled (per volume, mean over "
+             f"volumes); validation: {r['val_cases']} ACDC validation volumes. Predicted with "
+             f"`{' '.join(r['predict_args'])}`; suggestions from one `{' '.join(r['suggest_args'])} --uncertainty` "
+             "pass. Mean Dice over RV, MYO and LV.", ""]
+    if r.get("status") != "ok":
+        lines += [f"**{r.get('status')}**" + (f": {r['message']}" if r.get("message") else ""), ""]
+    lines += ["| round | strategy | labelled slices | Dice same series | Dice validation | validation RV / MYO / LV | "
+              "training s | iterations | load average before → after |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for s in sorted(r["steps"], key=_loop_order):
+        name = "start (cold, all three)" if s["round"] == 0 else STRATEGY_LABELS[s["strategy"]]
+        per_class = " / ".join(fmt(_loop_dice(s, "validation", c)) for c in ("RV", "MYO", "LV"))
+        before, after = (s.get("load_average") or [None, None])
+        lines.append(f"| {s['round']} | {name} | {len(s['labelled'])} | {fmt(_loop_dice(s, 'series'))} | "
+                     f"{fmt(_loop_dice(s, 'validation'))} | {per_class} | {fmt(s.get('train_seconds'), 0)} | "
+                     f"{s.get('iterations')} | {before} → {after} |")
+    lines.append("")
+    lines += loop_verdicts(r)
+    lines.append("")
+    plot = plot_loop(r, images / f"bench-{label}-loop-{r.get('label') or 's' + str(r['seed'])}.png")
+    if plot:
+        lines += [f"![Dice against labelled slices: suggested and random slices, warm and cold retrains]"
+                  f"({os.path.relpath(plot, doc_dir)})", ""]
+    return lines
+
+
+def plot_loop(r: dict, out: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    curves = loop_curves(r)
+    if not any(len(steps) > 1 for steps in curves.values()):
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    styles = {"suggested-warm": ("o", "-"), "random-warm": ("s", "--"), "suggested-cold": ("^", ":")}
+    for ax, (where, title) in zip(axes, (("validation", f"ACDC validation ({r['val_cases']} volumes)"),
+                                         ("series", "same series (its unlabelled slices)"))):
+        for name, steps in curves.items():
+            points = [(len(s["labelled"]), _loop_dice(s, where)) for s in steps]
+            points = [(x, y) for x, y in points if y is not None]
+            if points:
+                marker, line = styles[name]
+                ax.plot(*zip(*points), marker=marker, ls=line, label=STRATEGY_LABELS[name])
+        ax.set_xlabel("labelled 2D slices")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("mean Dice (RV, MYO, LV)")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
 def speed_sections(kinds: dict[str, list[dict]], images: Path, label: str, doc_dir: Path) -> list[str]:
     lines = []
     embedding = (kinds.get("embedding") or [None])[-1]
@@ -670,6 +785,11 @@ def text_summary(folder: Path) -> str:
             d = c["diceDelta"].get("mean")
             rows.append((f"variants {c['variant']} vs {c['reference']}",
                          f"mean Dice {'–' if d is None else f'{d:+.4f}'}, {100 * c['changedVoxels']:.2f} % voxels"))
+    for r in kinds.get("loop", []):
+        for st in sorted(r["steps"], key=_loop_order):
+            rows.append((f"loop draw {r['seed']} round {st['round']} {st['strategy']} ({len(st['labelled'])} slices)",
+                         f"Dice same series {fmt(_loop_dice(st, 'series'))}, validation "
+                         f"{fmt(_loop_dice(st, 'validation'))}, {fmt(st.get('train_seconds'), 0)} s training"))
     width = max(len(a) for a, _ in rows)
     return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
@@ -693,6 +813,8 @@ def render(results_root: Path = RESULTS_DIR, images: Path = IMAGES_DIR, doc_dir:
         if kinds.get("accuracy"):
             lines += ["#### Accuracy (ACDC few-shot)", ""]
             lines += accuracy_section(kinds["accuracy"], folder.name, images, doc_dir)
+        for r in sorted(kinds.get("loop", []), key=lambda r: (r["seed"], r.get("date", ""))):
+            lines += loop_section(r, images, folder.name, doc_dir)
         lines += speed_sections(kinds, images, folder.name, doc_dir)
     lines.append(END)
     return "\n".join(lines)

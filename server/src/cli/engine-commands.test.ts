@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { UNCERTAINTY_RULE } from '../engine/inference/uncertainty.js';
 import { PlanSchema } from '../engine/planning/plan.js';
 import { ProgressEvent } from '../engine/progress.js';
 import { phantom } from '../engine/test-utils.js';
 import { serverRoot } from '../util/paths.js';
 import { readNifti, writeNifti } from '../volume/nifti.js';
+import type { UncertaintyFile } from './commands/predict.js';
 
 const exec = promisify(execFile);
 const bin = join(serverRoot, 'bin', 'nnsam.js');
@@ -173,6 +175,7 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(plan.overrides).toEqual(['training.augmentation.pRotation=0.9']);
 
     const out = join(tmp, 'pred');
+    const scores = join(tmp, 'scores', 'uncertainty.json');
     const p = await nnsam(
       'predict',
       '--model',
@@ -180,12 +183,34 @@ describe('nnsam plan / train / predict (built bin)', () => {
       '--out',
       out,
       join(tmp, 'new.nii.gz'),
+      join(tmp, 'a.nii.gz'),
       '--threads',
       '1',
       '--json',
+      '--uncertainty',
+      scores,
     );
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout.trim().split('\n').at(-1)).toMatch(/"type":"written"/);
+    // --uncertainty: every slice of every volume scored by the segment job's rule, least certain listed first
+    const file = JSON.parse(readFileSync(scores, 'utf8')) as UncertaintyFile;
+    expect(file.rule).toBe(UNCERTAINTY_RULE);
+    expect(file.volumes.map((v) => v.input)).toEqual([join(tmp, 'new.nii.gz'), join(tmp, 'a.nii.gz')]);
+    for (const v of file.volumes) {
+      expect(v.output).toBe(join(out, basename(v.input)));
+      expect(v.slices.map((s) => s.index)).toEqual([0, 1, 2, 3, 4]);
+      for (const s of v.slices) {
+        expect(s.score).toBeGreaterThanOrEqual(0);
+        expect(s.score).toBeLessThanOrEqual(1);
+        expect(Object.keys(s.segments).sort()).toEqual(['1', '2']);
+        expect(s.score).toBe(Math.max(...Object.values(s.segments)));
+      }
+      const ranked = v.leastCertain.map((k) => v.slices[k]!.score);
+      expect(ranked).toEqual([...ranked].sort((x, y) => y - x));
+      expect(v.leastCertain).toHaveLength(v.slices.filter((s) => s.score > 0).length);
+    }
+    // 30 iterations leave the phantom's disk and square in doubt somewhere
+    expect(file.volumes.some((v) => v.leastCertain.length > 0)).toBe(true);
     const labels = await readNifti(join(out, 'new.nii.gz'));
     const image = await readNifti(join(tmp, 'new.nii.gz'));
     expect(labels.geometry.dims).toEqual(image.geometry.dims);
@@ -222,6 +247,13 @@ describe('nnsam plan / train / predict (built bin)', () => {
     const fp16 = await predict(out, '--precision', 'fp16');
     expect(fp16.code).not.toBe(0);
     expect(fp16.stderr).toMatch(/"fp16" is not fp32 or int8/);
+    const notJson = await predict(out, '--uncertainty', join(tmp, 'scores.txt'));
+    expect(notJson.code).not.toBe(0);
+    expect(notJson.stderr).toMatch(/"\S*scores.txt" is not a .json file name/);
+    mkdirSync(join(tmp, 'scores', 'dir.json'));
+    const folder = await predict(out, '--uncertainty', join(tmp, 'scores', 'dir.json'));
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toMatch(/dir.json is a folder, not a .json file/);
     const legacy = await predict(
       join(tmp, 'pred-legacy'),
       '--tta',

@@ -23,7 +23,13 @@ export {
   type PredictTimings,
 } from './inference/predict.js';
 export { resolveTta, ttaFromSetting, TTA_BY_DEVICE, type TtaSetting } from './inference/tta.js';
-export { AMBIGUOUS_RATIO, leastCertainSlices, type SliceUncertainty } from './inference/uncertainty.js';
+export {
+  AMBIGUOUS_RATIO,
+  everySlice,
+  leastCertainSlices,
+  UNCERTAINTY_RULE,
+  type SliceUncertainty,
+} from './inference/uncertainty.js';
 export { DEFAULT_MAX_PIXELS, inferenceLayout, type Layout } from './inference/layout.js';
 export { sessionOptions } from './onnx.js';
 export { Embedder } from './encoders/embedder.js';

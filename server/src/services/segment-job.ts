@@ -7,12 +7,12 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import type { SegmentResult } from '../api/index.js';
 import { loadSeriesFromDicomweb, writeSeg } from '../dicom/index.js';
 import {
-  AMBIGUOUS_RATIO,
   leastCertainSlices,
   predictVolume,
   ttaFromSetting,
   type InferenceRun,
   type SliceUncertainty,
+  UNCERTAINTY_RULE,
 } from '../engine/index.js';
 import { SegmentJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
@@ -98,9 +98,7 @@ function uncertaintyResult(
   refs: { sopInstanceUID: string; frameNumber?: number }[],
 ): SegmentResult['uncertainty'] {
   return {
-    rule:
-      `per slice and segment: the share of the segment's possible extent where the most likely class is less ` +
-      `than ${AMBIGUOUS_RATIO} x as likely as the runner-up`,
+    rule: UNCERTAINTY_RULE,
     labelNext: leastCertainSlices(slices, LABEL_NEXT_COUNT).map((s) => ({
       index: s.slice,
       sopInstanceUID: refs[s.slice]!.sopInstanceUID,

@@ -1,12 +1,21 @@
 /** `nnsam predict`: segment NIfTI volumes with a trained model; writes one label volume per input. */
-import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { EmbeddingCache } from '../../engine/encoders/cache.js';
-import { predictVolume } from '../../engine/inference/predict.js';
+import { predictVolume, type InferenceRun } from '../../engine/inference/predict.js';
+import {
+  AMBIGUOUS_RATIO,
+  everySlice,
+  leastCertainSlices,
+  MIN_AMBIGUOUS_PIXELS,
+  UNCERTAINTY_RULE,
+  type SliceUncertainty,
+} from '../../engine/inference/uncertainty.js';
 import { loadModel, type Precision } from '../../engine/model.js';
+import { NnsamError } from '../../util/errors.js';
 import { readNifti, writeNifti } from '../../volume/nifti.js';
 import { intOption } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
@@ -26,12 +35,41 @@ interface PredictOpts {
   encoder?: string;
   cacheDir?: string;
   embeddingStride?: number;
+  uncertainty?: string;
   json?: boolean;
+}
+
+/** What `--uncertainty FILE.json` holds: every slice's score by the segment job's rule (uncertainty.ts). */
+export interface UncertaintyFile {
+  rule: string;
+  ambiguousRatio: number;
+  minAmbiguousPixels: number;
+  model: string;
+  volumes: {
+    input: string;
+    output: string;
+    tta: boolean;
+    /** Slice indices scoring above 0, least certain first (the order "Label next" offers them in) */
+    leastCertain: number[];
+    /** Every slice in order; `run` false: no body, not run, background beyond doubt (score 0) */
+    slices: {
+      index: number;
+      score: number;
+      segments: Record<string, number>;
+      ambiguousPixels: number;
+      run: boolean;
+    }[];
+  }[];
 }
 
 export function outputName(input: string): string {
   const name = basename(input);
   return /\.nii(\.gz)?$/i.test(name) ? name.replace(/\.nii$/i, '.nii.gz') : `${name}.nii.gz`;
+}
+
+function jsonFileOption(value: string): string {
+  if (!/\.json$/i.test(value)) throw new InvalidArgumentError(`"${value}" is not a .json file name.`);
+  return value;
 }
 
 function precisionOption(value: string): Precision {
@@ -74,8 +112,19 @@ export function registerPredict(program: Command): void {
       'run the SAM encoder on every n-th slice, interpolating between (default: by slice spacing; 1 = all)',
       intOption,
     )
+    .option(
+      '--uncertainty <file>',
+      'write every slice\'s uncertainty score (the segment job\'s "Label next" rule) of every volume to FILE.json',
+      jsonFileOption,
+    )
     .option('--json', 'print progress as JSON lines on stdout')
     .action(async (images: string[], opts: PredictOpts) => {
+      // before any volume is predicted, not after
+      if (opts.uncertainty && (await stat(opts.uncertainty).catch(() => null))?.isDirectory())
+        throw new NnsamError(
+          'invalid_argument',
+          `--uncertainty ${opts.uncertainty} is a folder, not a .json file.`,
+        );
       const print = createProgressPrinter({ json: Boolean(opts.json) });
       const model = await loadModel(opts.model, { encoder: opts.encoder, threads: opts.threads });
       const cache = new EmbeddingCache(opts.cacheDir);
@@ -83,10 +132,13 @@ export function registerPredict(program: Command): void {
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.once('SIGINT', onSignal);
+      const report: UncertaintyFile['volumes'] = [];
       try {
         for (const path of images) {
           const image = await readNifti(path);
           const t0 = performance.now();
+          const uncertainty: SliceUncertainty[] | undefined = opts.uncertainty ? [] : undefined;
+          let run: InferenceRun | undefined;
           const labels = await predictVolume(model, image, {
             tta: opts.tta,
             postprocess: opts.postprocess,
@@ -99,6 +151,8 @@ export function registerPredict(program: Command): void {
             cache,
             signal: controller.signal,
             onProgress: print,
+            uncertainty,
+            onRun: (r) => (run = r),
           });
           const target = join(opts.out, outputName(path));
           await writeNifti(target, labels, { description: 'nnSAM labels' });
@@ -107,6 +161,35 @@ export function registerPredict(program: Command): void {
           const slices = image.geometry.dims[2];
           if (opts.json) print.json({ type: 'written', input: path, output: target, slices, seconds });
           else console.log(`${path} -> ${target} (${slices} slices, ${seconds.toFixed(1)} s)`);
+          if (uncertainty) {
+            report.push({
+              input: path,
+              output: target,
+              tta: Boolean(run?.tta),
+              leastCertain: leastCertainSlices(uncertainty, uncertainty.length).map((u) => u.slice),
+              slices: everySlice(uncertainty, slices, model.plan.numClasses).map((u) => ({
+                index: u.slice,
+                score: u.score,
+                segments: u.classes,
+                ambiguousPixels: u.ambiguousPixels,
+                run: u.run,
+              })),
+            });
+          }
+        }
+        if (opts.uncertainty) {
+          const file: UncertaintyFile = {
+            rule: UNCERTAINTY_RULE,
+            ambiguousRatio: AMBIGUOUS_RATIO,
+            minAmbiguousPixels: MIN_AMBIGUOUS_PIXELS,
+            model: opts.model,
+            volumes: report,
+          };
+          // written whole or not at all: a reader never sees half a file
+          await mkdir(dirname(opts.uncertainty), { recursive: true });
+          await writeFile(`${opts.uncertainty}.tmp`, JSON.stringify(file, null, 1) + '\n');
+          await rename(`${opts.uncertainty}.tmp`, opts.uncertainty);
+          if (!opts.json) console.log(`uncertainty of ${report.length} volume(s) -> ${opts.uncertainty}`);
         }
       } finally {
         print.end();

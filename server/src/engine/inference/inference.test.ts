@@ -15,7 +15,7 @@ import { buildTinyEncoder, exportPlanNetwork, geometry, phantom, python } from '
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { diceCounts, diceOf, keepLargestComponent, removeSmallComponents } from './postprocess.js';
 import { predictVolume, type InferenceRun } from './predict.js';
-import { leastCertainSlices, type SliceUncertainty } from './uncertainty.js';
+import { everySlice, leastCertainSlices, type SliceUncertainty } from './uncertainty.js';
 import { canvasShape, gaussianMap, tileStarts } from './sliding-window.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-inference-'));
@@ -362,6 +362,19 @@ torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=[
     // the crisp disks have no ambiguous pixel: nothing else is suggested
     expect(leastCertainSlices(uncertainty, 3)).toHaveLength(1);
     for (const u of uncertainty) if (u.slice !== 2) expect(u.score).toBe(0);
+  });
+
+  it('lists every slice for `nnsam predict --uncertainty`: slices not run (no body) score 0', () => {
+    const run = { slice: 2, score: 0.8, classes: { '1': 0.8, '2': 0.1 }, ambiguousPixels: 40 };
+    const all = everySlice([run], 4, 3);
+    expect(all.map((s) => [s.slice, s.score, s.run])).toEqual([
+      [0, 0, false],
+      [1, 0, false],
+      [2, 0.8, true],
+      [3, 0, false],
+    ]);
+    expect(all[0]).toMatchObject({ classes: { '1': 0, '2': 0 }, ambiguousPixels: 0 });
+    expect(all[2]).toMatchObject(run);
   });
 
   it('stops when cancelled', async () => {

@@ -15,6 +15,10 @@
 export const AMBIGUOUS_RATIO = 3;
 export const LOG_AMBIGUOUS_RATIO = Math.log(AMBIGUOUS_RATIO);
 export const MIN_AMBIGUOUS_PIXELS = 20;
+/** The rule in one sentence, for results that list scores (the segment job's, `nnsam predict --uncertainty`) */
+export const UNCERTAINTY_RULE =
+  `per slice and segment: the share of the segment's possible extent where the most likely class is less ` +
+  `than ${AMBIGUOUS_RATIO} x as likely as the runner-up`;
 
 export interface SliceUncertainty {
   /** Slice index k along the volume's third axis */
@@ -92,4 +96,22 @@ export function leastCertainSlices(slices: SliceUncertainty[], count: number): S
     .filter((s) => s.score > 0)
     .sort((a, b) => b.score - a.score || b.ambiguousPixels - a.ambiguousPixels || a.slice - b.slice)
     .slice(0, count);
+}
+
+/**
+ * Every slice 0..depth-1 in order, `run` saying whether the network ran on it: slices skipped for having no
+ * body are background beyond doubt and score 0 (what `nnsam predict --uncertainty` lists).
+ */
+export function everySlice(
+  slices: SliceUncertainty[],
+  depth: number,
+  numClasses: number,
+): (SliceUncertainty & { run: boolean })[] {
+  const byIndex = new Map(slices.map((s) => [s.slice, s]));
+  return Array.from({ length: depth }, (_, k) => {
+    const s = byIndex.get(k);
+    if (s) return { ...s, run: true };
+    const classes = Object.fromEntries(Array.from({ length: numClasses - 1 }, (_, c) => [String(c + 1), 0]));
+    return { slice: k, score: 0, classes, ambiguousPixels: 0, run: false };
+  });
 }

@@ -3,6 +3,8 @@
  * `[extension, { apiBaseUrl, ... }]`), then `window.config.nnsam` (app-config.js; what the nnSAM server
  * writes for the stock viewer), then the default. Bad values fail at start with a message naming the key.
  */
+import { DEFAULT_TRAIN_MINUTES } from '@nnsam/server/api/training-budget';
+
 export const DEFAULT_API_BASE_URL = '/api';
 
 /** Returns the token to send to the nnSAM API (without "Bearer "), or nothing for no Authorization header. */
@@ -64,12 +66,12 @@ export function resolveConfig(configuration: Source, appConfig: Source): NnsamVi
 }
 
 function trainingDefaults(raw: unknown): TrainingDefaults {
-  if (raw === undefined) return { minutes: 5, encoder: 'auto' };
+  if (raw === undefined) return { minutes: DEFAULT_TRAIN_MINUTES, encoder: 'auto' };
   if (typeof raw !== 'object' || raw === null) {
     throw new TypeError(`nnSAM extension: training must be an object, got ${describe(raw)}`);
   }
   const t = raw as Record<string, unknown>;
-  const minutes = t.minutes ?? 5;
+  const minutes = t.minutes ?? DEFAULT_TRAIN_MINUTES;
   if (typeof minutes !== 'number' || !(minutes > 0)) {
     throw new TypeError(
       `nnSAM extension: training.minutes must be a positive number, got ${describe(minutes)}`,

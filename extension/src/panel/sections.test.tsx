@@ -112,6 +112,13 @@ describe('panel sections fed by props', () => {
       'Model Cardiac 2027 · 40 iterations · 20 labelled + 176 unlabelled slices · encoder none',
     );
     expect(text(done)).toContain('Budget');
+    // with a model to start from, the budget field suggests the shorter retrain
+    expect(done).toMatch(/value="2.5"[^>]*data-cy="nnsam-train-minutes"/);
+    expect(live).not.toContain('data-cy="nnsam-train-minutes"');
+    const first = renderToStaticMarkup(
+      <TrainSection job={null} curve={[]} model={null} canTrain onTrain={noop} onCancel={noop} />,
+    );
+    expect(first).toMatch(/value="5"[^>]*data-cy="nnsam-train-minutes"/);
     const failed = renderToStaticMarkup(
       <TrainSection
         job={{ state: 'failed', error: { message: 'Out of memory.', hint: 'Use fewer slices.' } }}

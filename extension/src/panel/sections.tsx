@@ -3,6 +3,7 @@
  * panel (NnsamPanel.tsx) feeds them from the workflow; the views hold only the state of their own inputs.
  */
 import type { JobProgress, JobState } from '@nnsam/server/api';
+import { DEFAULT_TRAIN_MINUTES, RETRAIN_BUDGET_FRACTION } from '@nnsam/server/api/training-budget';
 import { useState } from 'react';
 
 import { LossCurve, type CurvePoint } from './LossCurve.js';
@@ -267,6 +268,11 @@ export function modelMetricsText(metrics: Record<string, unknown>): string[] {
   return [...named, ...(slices ? [slices] : []), ...warm];
 }
 
+/** A warm retrain's budget: RETRAIN_BUDGET_FRACTION of the first, to the tenth of a minute. */
+export function retrainMinutes(firstMinutes: number): number {
+  return Math.max(0.1, Math.round(firstMinutes * RETRAIN_BUDGET_FRACTION * 10) / 10);
+}
+
 export function TrainSection(props: {
   job: JobView | null;
   curve: CurvePoint[];
@@ -281,7 +287,10 @@ export function TrainSection(props: {
   onCancel: () => void;
 }) {
   const { job } = props;
-  const [minutes, setMinutes] = useState(String(props.defaultMinutes ?? 5));
+  // until the user types a budget, a retrain (the project has a model to start from) suggests the shorter one
+  const [typedMinutes, setMinutes] = useState<string | null>(null);
+  const firstMinutes = props.defaultMinutes ?? DEFAULT_TRAIN_MINUTES;
+  const minutes = typedMinutes ?? String(props.model ? retrainMinutes(firstMinutes) : firstMinutes);
   const [encoder, setEncoder] = useState(props.defaultEncoder ?? 'auto');
   const minutesValue = Number(minutes);
   const minutesOk = Number.isFinite(minutesValue) && minutesValue > 0 && minutesValue <= 24 * 60;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { Id, Timestamp } from './common.js';
 import { ClassDef } from './projects.js';
 
+export { DEFAULT_TRAIN_MINUTES, RETRAIN_BUDGET_FRACTION } from './training-budget.js';
+
 export const EncoderChoice = z.union([
   z.enum(['auto', 'none', 'mobilesam']),
   z
@@ -15,12 +17,15 @@ export const EncoderChoice = z.union([
 
 export const TrainRequest = z
   .object({
-    /** Wall-clock training budget in minutes. */
+    /**
+     * Wall-clock training budget in minutes. Default: DEFAULT_TRAIN_MINUTES from scratch, and
+     * RETRAIN_BUDGET_FRACTION of it when the training starts from the project's latest model.
+     */
     minutes: z
       .number()
       .positive()
       .max(24 * 60)
-      .default(5),
+      .optional(),
     /** Stop after this many iterations even within the budget (reproducible runs; default: budget only). */
     maxIterations: z.number().int().positive().max(1_000_000).optional(),
     encoder: EncoderChoice.default('auto'),

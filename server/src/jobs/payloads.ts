@@ -24,7 +24,8 @@ export const TrainJobPayload = z.object({
   examples: z
     .array(z.object({ id: Id, studyInstanceUID: Uid, seriesInstanceUID: Uid, source: StoredSourceSchema }))
     .min(1),
-  minutes: z.number().positive(),
+  /** Absent: the default for a first training or a warm-started retrain (api/models.ts) */
+  minutes: z.number().positive().optional(),
   maxIterations: z.number().int().positive().optional(),
   encoder: EncoderChoice,
   seed: z.number().int().optional(),

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { DEFAULT_TRAIN_MINUTES } from '../api/training-budget.js';
 import { NnsamError } from '../util/errors.js';
 import { trainModel, type TrainModelOptions, type TrainedModel } from '../engine/index.js';
 import { TrainJobPayload } from '../jobs/payloads.js';
@@ -38,7 +39,8 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
     classes: classNames(payload.classes),
     outDir,
     encoder: env.encoderSpec(payload.encoder),
-    minutes: payload.minutes,
+    ...(payload.minutes !== undefined ? { minutes: payload.minutes } : {}),
+    defaultMinutes: DEFAULT_TRAIN_MINUTES,
     ...(payload.maxIterations ? { maxIterations: payload.maxIterations } : {}),
     ...(payload.seed !== undefined ? { seed: payload.seed } : {}),
     ...(modality ? { modality } : {}),

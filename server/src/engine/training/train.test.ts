@@ -12,7 +12,7 @@ import { ProgressEvent } from '../progress.js';
 import { buildTinyEncoder, phantom, python } from '../test-utils.js';
 import type { TrainingCase } from '../types.js';
 import { decodeNpy, encodeNpy } from './npy.js';
-import { chooseLargestComponent, trainModel } from './train.js';
+import { chooseLargestComponent, trainingMinutes, trainModel } from './train.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-train-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,6 +37,17 @@ describe('chooseLargestComponent', () => {
       dicePerClass: dice,
     });
     expect(chooseLargestComponent(dice, 1)).toMatchObject({ largestComponent: [], decidedOn: 'none' });
+  });
+});
+
+describe('trainingMinutes', () => {
+  it('gives a warm-started retrain half the default budget, and leaves an asked-for budget alone', () => {
+    expect(trainingMinutes({}, false)).toBe(10);
+    expect(trainingMinutes({}, true)).toBe(5);
+    expect(trainingMinutes({ defaultMinutes: 5 }, true)).toBe(2.5);
+    expect(trainingMinutes({ minutes: 7 }, true)).toBe(7);
+    // an iteration budget alone runs without a clock
+    expect(trainingMinutes({ maxIterations: 30 }, true)).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
+import { RETRAIN_BUDGET_FRACTION } from '../../api/training-budget.js';
 import { NnsamError } from '../../util/errors.js';
 import { version } from '../../version.js';
 import { throwIfAborted } from '../cancel.js';
@@ -34,8 +35,13 @@ export interface TrainModelOptions {
   outDir: string;
   /** auto (default) | none | mobilesam | path of an ONNX encoder */
   encoder?: EncoderSpec;
-  /** Wall-clock budget of the training loop (default 10 unless maxIterations is given) */
+  /**
+   * Wall-clock budget of the training loop. Default (unless maxIterations is given): defaultMinutes from
+   * scratch, RETRAIN_BUDGET_FRACTION of it for a warm start.
+   */
   minutes?: number;
+  /** A first training's budget when minutes is not given (default 10, the CLI's) */
+  defaultMinutes?: number;
   /** Iteration budget; with it alone the run is deterministic on CPU */
   maxIterations?: number;
   seed?: number;
@@ -122,13 +128,23 @@ function toIterationEvent(line: TrainerLine): ProgressEvent | null {
   return null;
 }
 
+/** The budget in minutes: the one asked for, else the default for a first training or a warm-started retrain. */
+export function trainingMinutes(
+  options: Pick<TrainModelOptions, 'minutes' | 'maxIterations' | 'defaultMinutes'>,
+  warm: boolean,
+): number | undefined {
+  if (options.minutes !== undefined) return options.minutes;
+  if (options.maxIterations !== undefined) return undefined;
+  const first = options.defaultMinutes ?? 10;
+  return warm ? first * RETRAIN_BUDGET_FRACTION : first;
+}
+
 export async function trainModel(options: TrainModelOptions): Promise<TrainedModel> {
   const outDir = resolve(options.outDir);
   checkOutDir(outDir, options.overwrite ?? false);
   const { signal, onProgress } = options;
   const seed = options.seed ?? 0;
   const threads = options.threads ?? availableParallelism();
-  const minutes = options.minutes ?? (options.maxIterations === undefined ? 10 : undefined);
   const warn = (message: string) => onProgress?.({ type: 'warning', message });
 
   // --- planning
@@ -152,6 +168,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     warnings: resolved.warning ? [resolved.warning] : [],
   });
   const warm = options.warmStartFrom ? await warmStartFrom(options.warmStartFrom, planned) : null;
+  const minutes = trainingMinutes(options, warm !== null);
   const plan = applyPlanOverrides(warm?.plan ?? planned, options.planOverrides ?? []);
   options.onPlan?.(plan);
   stage(onProgress, 'planning', 1, 1);

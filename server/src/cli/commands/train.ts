@@ -53,7 +53,11 @@ export function registerTrain(program: Command): void {
     .requiredOption('--manifest <file>', 'training manifest (JSON): classes and cases with labelled slices')
     .requiredOption('--out <dir>', 'model folder to create')
     .option('--encoder <name>', 'auto | none | mobilesam | FILE.onnx (auto: mobilesam if configured)', 'auto')
-    .option('--minutes <n>', 'wall-clock budget of the training loop (default 10; with --warm-start 5)', positiveNumber)
+    .option(
+      '--minutes <n>',
+      'wall-clock budget of the training loop (default 10; with --warm-start 5)',
+      positiveNumber,
+    )
     .option('--iterations <n>', 'iteration budget (deterministic on CPU when given alone)', intOption)
     .option('--seed <n>', 'random seed', intOption, 0)
     .option('--device <device>', 'auto | cpu | cuda', deviceOption, 'auto')

@@ -1,7 +1,8 @@
 /**
  * Which slices the SAM encoder runs on at inference. The 64 x 64 embedding samples the slice's plane every
  * field-of-view / 64 (6 mm for a 384 mm CT field of view); a thin-slice series (1 mm) would run the encoder,
- * the most expensive step on a CPU (about 1 s a slice), 6 times per embedding cell along the slice axis.
+ * the most expensive step on a CPU (1 to 3 s a slice on the 2-core machines), 6 times per embedding cell
+ * along the slice axis.
  * So the encoder runs on every `stride`-th slice (anchors), with the stride chosen to sample the slice axis
  * at least twice per embedding cell, and the slices between two anchors get the linear interpolation of
  * their embeddings. Series with slices as far apart as a cell (most clinical CT at 2.5-5 mm, MR, ACDC at

@@ -133,9 +133,10 @@ MACHINE = {"cpu": "Test CPU", "cores": 2, "ram_gib": 24.0, "os": "Debian", "pyth
            "gpu": None}
 
 
-def step(strategy, round_, slices, series, val, seconds):
+def step(strategy, round_, slices, series, val, seconds, budget=None):
     dice = {"dice": {"mean": val, "std": 0.0}}
     return {"strategy": strategy, "round": round_, "labelled": [{"case": "p", "slice": k} for k in range(slices)],
+            "budget": budget,
             "series_summary": {"RV": series, "MYO": series, "LV": series, "mean": series},
             "validation_summary": {"RV": dice, "MYO": dice, "LV": dice, "mean": dice},
             "train_seconds": seconds, "iterations": 100, "load_average": [1.5, 2.0]}
@@ -150,8 +151,10 @@ def test_report_renders_the_loop_table_verdicts_and_plot(tmp_path):
               "predict_args": ["--tta"], "suggest_args": ["--no-tta"],
               "series": [{"case": "patient001_frame01", "slices": 10, "foreground": [1, 2]}],
               "steps": [step("start", 0, 4, 0.5, 0.40, 240),
-                        step("suggested-warm", 1, 6, 0.6, 0.50, 120), step("random-warm", 1, 6, 0.55, 0.45, 120),
-                        step("suggested-cold", 1, 6, 0.58, 0.48, 240),
+                        # measured seconds overshoot a time budget: the budgets (2 of 4 minutes) decide
+                        step("suggested-warm", 1, 6, 0.6, 0.50, 120.2, ["--minutes", "2"]),
+                        step("random-warm", 1, 6, 0.55, 0.45, 120.1, ["--minutes", "2"]),
+                        step("suggested-cold", 1, 6, 0.58, 0.48, 240.1, ["--minutes", "4"]),
                         step("suggested-warm", 2, 8, 0.7, 0.55, 120), step("random-warm", 2, 8, 0.72, 0.58, 121),
                         step("suggested-cold", 2, 8, 0.7, 0.60, 240)]}
     (folder / "loop-b4m-w0.5-n4-k2-s0.json").write_text(json.dumps(result))

@@ -5,7 +5,7 @@
  */
 import { availableParallelism, tmpdir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RETRAIN_BUDGET_FRACTION } from '../../api/training-budget.js';
@@ -27,7 +27,7 @@ import { stage, type ProgressEvent, type ProgressListener } from '../progress.js
 import type { ClassMap, TrainingCase } from '../types.js';
 import { TrainerDataWriter } from './dataset.js';
 import { warmStartFrom } from './warm-start.js';
-import { runTrainer, trainerEnvironment, type TrainerLine } from './trainer.js';
+import { readTrainerMetrics, runTrainer, trainerEnvironment, type TrainerLine } from './trainer.js';
 
 export interface TrainModelOptions {
   cases: TrainingCase[];
@@ -105,25 +105,12 @@ function checkOutDir(outDir: string, overwrite: boolean): void {
 
 function toIterationEvent(line: TrainerLine): ProgressEvent | null {
   if (line.type === 'iteration') {
-    return {
-      type: 'iteration',
-      iteration: Number(line.iteration),
-      loss: typeof line.loss === 'number' ? line.loss : null,
-      lr: Number(line.lr),
-      seconds: Number(line.seconds),
-      itPerSec: Number(line.itPerSec),
-      fraction: Number(line.fraction),
-    };
+    const { iteration, loss, lr, seconds, itPerSec, fraction } = line;
+    return { type: 'iteration', iteration, loss, lr, seconds, itPerSec, fraction };
   }
   if (line.type === 'validation') {
-    return {
-      type: 'validation',
-      iteration: Number(line.iteration),
-      dice: typeof line.dice === 'number' ? line.dice : null,
-      dicePerClass: (line.dicePerClass ?? {}) as Record<string, number | null>,
-      best: typeof line.best === 'number' ? line.best : null,
-      bestIteration: Number(line.bestIteration),
-    };
+    const { iteration, dice, dicePerClass, best, bestIteration } = line;
+    return { type: 'validation', iteration, dice, dicePerClass, best, bestIteration };
   }
   return null;
 }
@@ -262,7 +249,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
       },
     });
     stage(onProgress, 'exporting', 1, 1);
-    const metrics = JSON.parse(await readFile(join(partial, 'metrics.json'), 'utf8'));
+    const metrics = await readTrainerMetrics(partial);
     if (!options.keepCheckpoints) await rm(join(partial, 'checkpoints'), { recursive: true, force: true });
     await writeFile(join(partial, 'plan.json'), JSON.stringify(plan, null, 2) + '\n');
 
@@ -277,7 +264,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         file: 'network.onnx',
         inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
         sha256: (await sha256File(join(partial, 'network.onnx'))).slice(0, 16),
-        weights: metrics.weights ?? null,
+        weights: metrics.weights,
         int8: metrics.int8
           ? {
               file: metrics.int8.file,
@@ -294,15 +281,15 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
         maxIterations: options.maxIterations ?? null,
         iterations: metrics.iterations,
         seconds: metrics.seconds,
-        itPerSec: metrics.itPerSec ?? null,
+        itPerSec: metrics.itPerSec,
         stopReason: metrics.stopReason,
         device: metrics.device,
         threads: metrics.threads,
         trainSlices: metrics.trainSlices,
         valSlices: metrics.valSlices,
-        unlabelledSlices: metrics.unlabelledSlices ?? 0,
-        bestValDice: metrics.validation?.bestDice ?? null,
-        exportMaxAbsDiff: metrics.export?.maxAbsDiff ?? null,
+        unlabelledSlices: metrics.unlabelledSlices,
+        bestValDice: metrics.validation.bestDice,
+        exportMaxAbsDiff: metrics.export.maxAbsDiff ?? null,
         warmStartFrom: warm?.from ?? null,
       },
       warnings: plan.warnings,

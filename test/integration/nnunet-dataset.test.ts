@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Phantom } from '../../server/src/demo/phantom.js';
-import { python, tempDir } from '../../server/src/dicom/test-support.js';
+import { python, tempDir } from '../support/dicom-tools.js';
 import { startApiStack, storePhantom, TOKEN, type ApiStack } from '../support/api.js';
 import { cliError, runNnsam } from '../support/cli.js';
 import { labelmapOf, PHANTOM_CLASSES } from '../support/workflow.js';

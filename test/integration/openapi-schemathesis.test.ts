@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { testToolsPython } from '../../server/src/dicom/test-support.js';
+import { testToolsPython } from '../support/dicom-tools.js';
 import { startApiStack, TOKEN, type ApiStack } from '../support/api.js';
 
 let stack: ApiStack;

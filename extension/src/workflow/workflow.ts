@@ -614,7 +614,7 @@ export class Workflow {
   private async trainingEnded(jobId: string, final: JobState): Promise<void> {
     const job = await this.api.job(jobId);
     if (final === 'succeeded') {
-      const modelId = (job.result as { modelId?: string } | null)?.modelId;
+      const modelId = job.kind === 'train' ? job.result?.modelId : undefined;
       if (!modelId) throw new ViewerError('bad_response', `Training job ${jobId} succeeded without a model.`);
       const model = await this.api.model(modelId);
       const projects = await this.api.projects();
@@ -735,7 +735,7 @@ export class Workflow {
       const error = job.error ?? { code: final, message: `The segmentation job ended ${final}.` };
       throw new ViewerError(error.code, error.message, { hint: error.hint ?? 'Press Segment again.' });
     }
-    const result = job.result as SegmentResult | null;
+    const result = job.kind === 'segment' ? job.result : null;
     if (!result?.segSeriesInstanceUID) {
       throw new ViewerError('bad_response', `Segmentation job ${job.id} succeeded without a SEG.`);
     }

@@ -52,10 +52,12 @@ export const SegmentResult = z.object({
 export type SegmentResult = z.infer<typeof SegmentResult>;
 
 export const TrainResult = z.object({ modelId: Id });
+export type TrainResult = z.infer<typeof TrainResult>;
 
-export const Job = z.object({
+export const JobError = z.object({ code: z.string(), message: z.string(), hint: z.string().optional() });
+
+const JobFields = {
   id: Id,
-  kind: JobKind,
   state: JobState,
   projectId: Id.nullable(),
   modelId: Id.nullable(),
@@ -63,11 +65,16 @@ export const Job = z.object({
   startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),
   progress: JobProgress.nullable(),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
-  result: z.union([TrainResult, SegmentResult]).nullable(),
+  error: JobError.nullable(),
   /** How many times the job was started (retries after an interruption count). */
   attempts: z.number().int(),
-});
+};
+
+/** A job; its kind tags its result (null until it succeeds), so a client narrows with `job.kind`. */
+export const Job = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('train'), ...JobFields, result: TrainResult.nullable() }),
+  z.object({ kind: z.literal('segment'), ...JobFields, result: SegmentResult.nullable() }),
+]);
 export type Job = z.infer<typeof Job>;
 
 /** Training numbers as the trainer reports them: an iteration (loss, lr) or a validation (valDice). */
@@ -95,7 +102,7 @@ export const JobEvent = z.discriminatedUnion('type', [
     time: Timestamp,
     type: z.literal('state'),
     state: JobState,
-    error: Job.shape.error.optional(),
+    error: JobError.nullable().optional(),
   }),
   z.object({ seq: z.number().int(), time: Timestamp, type: z.literal('progress'), progress: JobProgress }),
   z.object({ seq: z.number().int(), time: Timestamp, type: z.literal('metrics'), metrics: TrainMetrics }),

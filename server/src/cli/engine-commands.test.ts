@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNCERTAINTY_RULE } from '../engine/inference/uncertainty.js';
 import { PlanSchema } from '../engine/planning/plan.js';
 import { ProgressEvent } from '../engine/progress.js';
-import { phantom } from '../engine/test-utils.js';
+import { phantom } from '../../../test/support/engine-fixtures.js';
 import { serverRoot } from '../util/paths.js';
 import { readNifti, writeNifti } from '../volume/nifti.js';
 import type { UncertaintyFile } from './commands/predict.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { dicomLabToRgb, parseClasses, rgbToDicomLab } from './classes.js';
 import { codingForName, USER_DEFINED_SCHEME } from './codes.js';
 import { parseSeg } from './seg-read.js';
-import { fixture } from './test-support.js';
+import { fixture } from '../../../test/support/dicom-tools.js';
 
 describe('segment codes and classes', () => {
   it('codes liver like the dcmqi Label Map SEG does, and tissues like the highdicom SEGs', async () => {

@@ -12,7 +12,7 @@ import { frameBytes } from './pixel-data.js';
 import { readSeg } from './seg-read.js';
 import { writeSeg } from './seg-write.js';
 import { loadSeriesFromDicomweb, loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { fixture } from './test-support.js';
+import { fixture } from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 const STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';

@@ -4,7 +4,7 @@ import { encodeLabelSlice, type LabelmapPayload } from '../api/labelmap.js';
 import { createLogger } from '../util/logger.js';
 import { labelmapToVolume } from './labelmap.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { fixture } from './test-support.js';
+import { fixture } from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 let single: DicomSeries;

@@ -7,7 +7,7 @@ import { NnsamError } from '../util/errors.js';
 import { decodeRle } from './codecs.js';
 import { parsePart10, str, writePart10 } from './part10.js';
 import { frameBytes } from './pixel-data.js';
-import { fixture } from './test-support.js';
+import { fixture } from '../../../test/support/dicom-tools.js';
 
 function expectNnsam(fn: () => unknown, code: string, message: RegExp): void {
   try {

@@ -13,7 +13,7 @@ import { affineLps } from '../volume/geometry.js';
 import type { Volume } from '../volume/types.js';
 import { writeSeg } from './seg-write.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { fixture, python, tempDir, testToolsPython } from './test-support.js';
+import { fixture, python, tempDir, testToolsPython } from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 const tmp = tempDir('nnsam-highdicom-');

@@ -7,7 +7,7 @@ import { createLogger } from '../util/logger.js';
 import { dot, normalize, cross, voxelToPatient } from '../volume/geometry.js';
 import { parsePart10, writePart10 } from './part10.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { fixture, pydicomPositions, sitkRead, tempDir } from './test-support.js';
+import { fixture, pydicomPositions, sitkRead, tempDir } from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 const tmp = tempDir();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from './model.js';
-import { acdcFewShot, acdcValidationDice } from './test-utils.js';
+import { acdcFewShot, acdcValidationDice } from '../../../test/support/engine-fixtures.js';
 import { trainModel } from './training/train.js';
 
 const ITERATIONS = 400;

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { NnsamError } from '../util/errors.js';
+import { issuesText } from '../util/zod-issues.js';
 import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
 import { createThreadSession, type RunSession } from './session-thread.js';
 
@@ -103,20 +104,14 @@ export async function readModelInfo(dir: string): Promise<{ info: ModelInfo; pla
   const info = ModelInfoSchema.safeParse(raw);
   if (!info.success) {
     throw new NnsamError('invalid_model', `${join(dir, MODEL_FILE)} is not an nnSAM model description`, {
-      hint: info.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; '),
+      hint: issuesText(info.error),
     });
   }
   const planRaw = await readJson(join(dir, info.data.plan), 'Plan file');
   const plan = PlanSchema.safeParse(planRaw);
   if (!plan.success) {
     throw new NnsamError('invalid_model', `${join(dir, info.data.plan)} is not a valid plan`, {
-      hint: plan.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; '),
+      hint: issuesText(plan.error),
     });
   }
   if (!existsSync(join(dir, info.data.network.file))) {

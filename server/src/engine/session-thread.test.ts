@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSession, ort } from './onnx.js';
 import { createThreadSession } from './session-thread.js';
-import { python } from './test-utils.js';
+import { python } from '../../../test/support/engine-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-thread-'));
 const netPath = join(tmp, 'convs.onnx');

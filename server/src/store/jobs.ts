@@ -19,13 +19,12 @@ interface JobRow {
   attempts: number;
 }
 
-export interface StoredJob extends Job {
-  payload: unknown;
-}
+export type StoredJob = Job & { payload: unknown };
 
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
 function toJob(r: JobRow): StoredJob {
+  // the row's kind tags its result: a job's handler (by kind) produced it, so the pair is read back as one
   return {
     id: r.id,
     kind: r.kind,
@@ -40,7 +39,7 @@ function toJob(r: JobRow): StoredJob {
     result: parse<Job['result']>(r.result),
     attempts: r.attempts,
     payload: JSON.parse(r.payload),
-  };
+  } as StoredJob;
 }
 
 export function publicJob(j: StoredJob): Job {

@@ -47,18 +47,19 @@ class SpatialParams:
 
 
 def spatial_params_for(patch: tuple[int, int], training_plan: dict | None = None) -> SpatialParams:
+    """The plan's augmentation (a checked plan's "training" block: contract.py), or the defaults above
+    without one (tests)."""
     p = SpatialParams()
     # nnU-Net: elongated 2D patches only rotate by +-15 degrees
     p.rotation = math.radians(15 if max(patch) / min(patch) > 1.5 else 180)
     if training_plan:
-        aug = training_plan.get("augmentation", {})
-        p.p_rotation = float(aug.get("pRotation", p.p_rotation))
-        p.p_scaling = float(aug.get("pScaling", p.p_scaling))
-        if "scaling" in aug:
-            p.scaling = (float(aug["scaling"][0]), float(aug["scaling"][1]))
-        p.p_mirror = float(aug.get("pMirror", p.p_mirror))
-        p.p_elastic = float(aug.get("pElastic", p.p_elastic))
-        p.elastic_magnitude = float(aug.get("elasticMagnitude", p.elastic_magnitude))
+        aug = training_plan["augmentation"]
+        p.p_rotation = float(aug["pRotation"])
+        p.p_scaling = float(aug["pScaling"])
+        p.scaling = (float(aug["scaling"][0]), float(aug["scaling"][1]))
+        p.p_mirror = float(aug["pMirror"])
+        p.p_elastic = float(aug["pElastic"])
+        p.elastic_magnitude = float(aug["elasticMagnitude"])
     return p
 
 

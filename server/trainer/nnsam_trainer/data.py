@@ -1,4 +1,5 @@
 """Reads the dataset folder Node writes for one training run (see docs/engine.md, "Trainer data folder").
+plan.json and dataset.json are checked against their schemas (contract.py), which also fill in the defaults.
 
     plan.json      the plan (network topology, patch and batch size, embedding stage, training recipe)
     dataset.json   classes, ignore value, and one entry per labelled slice:
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .contract import InvalidDocument, checked
 
 class DataError(Exception):
     """Bad or inconsistent input data; the message names the file and what is wrong."""
@@ -67,14 +69,16 @@ def index_classes(s: Slice, num_classes: int) -> None:
             s.class_pixels[c] = idx
 
 
-def _load_json(path: str) -> dict[str, Any]:
+def _load_json(path: str, schema: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf8") as f:
-            return json.load(f)
+            return checked(json.load(f), schema, path)
     except FileNotFoundError:
         raise DataError(f"{path} is missing") from None
     except json.JSONDecodeError as e:
         raise DataError(f"{path} is not valid JSON: {e}") from None
+    except InvalidDocument as e:
+        raise DataError(str(e)) from None
 
 
 def _load_npy(folder: str, rel: str, dtypes: tuple[str, ...], shape: tuple[int, ...] | None) -> np.ndarray:
@@ -93,15 +97,15 @@ def _load_npy(folder: str, rel: str, dtypes: tuple[str, ...], shape: tuple[int, 
 
 
 def load_dataset(folder: str) -> Dataset:
-    plan = _load_json(os.path.join(folder, "plan.json"))
-    meta = _load_json(os.path.join(folder, "dataset.json"))
+    plan = _load_json(os.path.join(folder, "plan.json"), "plan")
+    meta = _load_json(os.path.join(folder, "dataset.json"), "dataset")
     num_classes = int(meta["numClasses"])
-    ignore = int(meta.get("ignoreValue", 255))
-    input_slices = int(plan.get("network", {}).get("inputSlices", 1))
-    emb = meta.get("embedding")
+    ignore = int(meta["ignoreValue"])
+    input_slices = int(plan["network"]["inputSlices"])
+    emb = meta["embedding"]
     channels = int(emb["channels"]) if emb else 0
     grid = tuple(emb["grid"]) if emb else None
-    if bool(plan.get("embedding")) != bool(emb):
+    if bool(plan["embedding"]) != bool(emb):
         raise DataError("plan.json and dataset.json disagree on whether the network takes a SAM embedding")
 
     train: list[Slice] = []
@@ -111,11 +115,11 @@ def load_dataset(folder: str) -> Dataset:
         shape = tuple(int(v) for v in entry["shape"])
         image = _load_npy(folder, entry["image"], ("float32",), shape if input_slices == 1 else (input_slices, *shape))
         image = image.reshape(input_slices, *shape)
-        split = entry.get("split", "train")
-        if split not in ("train", "val", "unlabelled"):
-            raise DataError(f"slice {entry['id']}: split {split!r} is not train, val or unlabelled")
+        split = entry["split"]
         if split == "unlabelled":
             label = np.full(shape, ignore, dtype=np.uint8)  # no supervision at all on these pixels
+        elif "label" not in entry:
+            raise DataError(f"slice {entry['id']} ({split}) has no label file")
         else:
             label = _load_npy(folder, entry["label"], ("uint8",), shape)
         bad = np.setdiff1d(np.unique(label), np.array(list(range(num_classes)) + [ignore]))

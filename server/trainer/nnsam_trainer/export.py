@@ -21,7 +21,7 @@ def export_onnx(net: torch.nn.Module, plan: dict[str, Any], num_classes: int, pa
     ph, pw = (int(v) for v in plan["network"]["patchSize"])
     emb = plan.get("embedding")
     g = torch.Generator().manual_seed(0)
-    image = torch.randn(2, int(plan["network"].get("inputSlices", 1)), ph, pw, generator=g)
+    image = torch.randn(2, int(plan["network"]["inputSlices"]), ph, pw, generator=g)
     args: tuple = (image,)
     names = ["image"]
     dynamic = {"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h", 3: "w"}}

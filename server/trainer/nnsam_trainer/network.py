@@ -76,7 +76,7 @@ class NnsamUNet(nn.Module):
         if embedding_channels and (embedding_stage is None or not 0 <= embedding_stage < n_stages - 1):
             raise ValueError(f"embedding stage {embedding_stage} is not a decoder stage (0..{n_stages - 2})")
         self.encoder = PlainConvEncoder(
-            int(network_plan.get("inputSlices", 1)), n_stages, list(network_plan["featuresPerStage"]), nn.Conv2d, kernels, strides,
+            int(network_plan["inputSlices"]), n_stages, list(network_plan["featuresPerStage"]), nn.Conv2d, kernels, strides,
             list(network_plan["nConvEncoder"]), conv_bias=True, norm_op=nn.InstanceNorm2d,
             norm_op_kwargs=NORM_KWARGS, nonlin=nn.LeakyReLU, nonlin_kwargs=NONLIN_KWARGS, return_skips=True)
         self.decoder = NnsamDecoder(self.encoder, num_classes, list(network_plan["nConvDecoder"]),

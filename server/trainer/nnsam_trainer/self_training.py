@@ -25,6 +25,8 @@ from .data import Slice, index_classes
 
 @dataclass
 class SelfTrainingParams:
+    """Pseudo-label rounds; a training takes them from the plan (params_from_plan), the defaults serve tests."""
+
     #: fractions of the budget at which the pseudo-labels are made (and remade)
     at: tuple[float, ...] = (0.5,)
     #: a pixel becomes a pseudo-label where the mean softmax of the mirrored passes reaches this
@@ -39,16 +41,12 @@ class SelfTrainingParams:
 
 
 def params_from_plan(training_plan: dict) -> SelfTrainingParams | None:
-    """The plan's "selfTraining" block, or None when it is absent or disabled."""
-    st = training_plan.get("selfTraining")
-    if not st or not st.get("enabled"):
+    """The "selfTraining" block of a checked plan's "training" (contract.py), or None when disabled."""
+    st = training_plan["selfTraining"]
+    if not st["enabled"]:
         return None
-    p = SelfTrainingParams()
-    p.at = tuple(sorted(float(v) for v in st.get("at", p.at)))
-    p.threshold = float(st.get("threshold", p.threshold))
-    p.share = float(st.get("share", p.share))
-    p.tta = bool(st.get("tta", p.tta))
-    return p
+    return SelfTrainingParams(at=tuple(sorted(float(v) for v in st["at"])), threshold=float(st["threshold"]),
+                              share=float(st["share"]), tta=bool(st["tta"]))
 
 
 @torch.no_grad()

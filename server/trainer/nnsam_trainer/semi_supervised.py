@@ -28,6 +28,8 @@ from .augmentation import build_intensity_transforms
 
 @dataclass
 class SemiSupervisedParams:
+    """Mean-teacher settings; a training takes them from the plan (params_from_plan), the defaults serve tests."""
+
     threshold: float = 0.9
     ema_decay: float = 0.99
     weight: float = 1.0
@@ -35,27 +37,22 @@ class SemiSupervisedParams:
     ramp: float = 0.3
     #: side of the cut-out square, as a fraction of the patch side (0 = none)
     cutout: float = 0.4
-    #: per-class thresholds from each class's learning status, and a loss that weighs classes equally; a plan
-    #: without the key is from before it (plan.ts reads it as false too), new plans set it true
+    #: per-class thresholds from each class's learning status, and a loss that weighs classes equally (plans
+    #: from before it lack the key: the schema's default, false)
     class_balanced: bool = False
     #: the lowest per-class threshold a class that is never confident can fall to
     min_threshold: float = 0.6
 
 
 def params_from_plan(training_plan: dict) -> SemiSupervisedParams | None:
-    """The plan's "semiSupervised" block, or None when it is absent or disabled."""
-    ssl = training_plan.get("semiSupervised")
-    if not ssl or not ssl.get("enabled"):
+    """The "semiSupervised" block of a checked plan's "training" (contract.py), or None when disabled."""
+    ssl = training_plan["semiSupervised"]
+    if not ssl["enabled"]:
         return None
-    p = SemiSupervisedParams()
-    p.threshold = float(ssl.get("threshold", p.threshold))
-    p.ema_decay = float(ssl.get("emaDecay", p.ema_decay))
-    p.weight = float(ssl.get("weight", p.weight))
-    p.ramp = float(ssl.get("rampFraction", p.ramp))
-    p.cutout = float(ssl.get("cutout", p.cutout))
-    p.class_balanced = bool(ssl.get("classBalanced", p.class_balanced))
-    p.min_threshold = float(ssl.get("minThreshold", p.min_threshold))
-    return p
+    return SemiSupervisedParams(threshold=float(ssl["threshold"]), ema_decay=float(ssl["emaDecay"]),
+                                weight=float(ssl["weight"]), ramp=float(ssl["rampFraction"]),
+                                cutout=float(ssl["cutout"]), class_balanced=bool(ssl["classBalanced"]),
+                                min_threshold=float(ssl["minThreshold"]))
 
 
 def ramp_weight(params: SemiSupervisedParams, fraction: float) -> float:

@@ -36,8 +36,8 @@ from .precision import Precision, choose_precision
 from .progress import Progress
 from .quantize import export_int8
 from . import self_training
-from .semi_supervised import (ClassThresholds, make_teacher, params_from_plan, pseudo_labels, ramp_weight,
-                              strong_view, unsupervised_loss, update_teacher)
+from .semi_supervised import (ClassThresholds, SemiSupervisedParams, make_teacher, params_from_plan, pseudo_labels,
+                              ramp_weight, strong_view, unsupervised_loss, update_teacher)
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
 ROUND_BUDGET_SHARE = 0.1  # the most of a wall-clock budget one self-training round may take
@@ -153,6 +153,28 @@ def validate(net, ds: Dataset, device: torch.device, precision: Precision) -> tu
     return mean, per_class
 
 
+def mean_teacher_parts(net: torch.nn.Module, ds: Dataset, ssl: SemiSupervisedParams, neighbours: bool) -> tuple:
+    """Semi-supervised training's parts: (the teacher, the strong view's intensity transforms, built once and
+    not per iteration, the per-class thresholds or None)."""
+    teacher = make_teacher(net)
+    thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold) if ssl.class_balanced else None
+    return teacher, build_intensity_transforms(neighbours), thresholds
+
+
+def build_optimizer(net: torch.nn.Module, tplan: dict, opts: TrainOptions) -> tuple[torch.optim.Optimizer, str, float]:
+    """The plan's optimizer (or --optimizer / --lr): (optimizer, its name, initial learning rate)."""
+    lr0 = float(opts.lr or tplan["initialLr"])
+    opt_name = opts.optimizer or tplan["optimizer"]
+    wd = float(tplan["weightDecay"])
+    if opt_name == "AdamW":
+        # fused: one kernel for all parameters; the per-tensor loop took 0.12 s of a 0.8 s CPU step (cProfile)
+        return torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd, fused=True), opt_name, lr0
+    if opt_name == "SGD-nesterov":
+        return torch.optim.SGD(net.parameters(), lr0, weight_decay=wd, momentum=float(tplan["momentum"]),
+                               nesterov=True), opt_name, lr0
+    raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
+
+
 def train(opts: TrainOptions, progress: Progress) -> dict:
     os.makedirs(opts.out, exist_ok=True)
     cancel = {"flag": False}
@@ -177,46 +199,33 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
 
     ds = load_dataset(opts.data)
     plan = ds.plan
-    tplan = plan.get("training", {})
-    precision = choose_precision(device, str(tplan.get("precision", "auto")))
+    tplan = plan["training"]  # every value from the plan (defaults filled in by contract.py)
+    precision = choose_precision(device, str(tplan["precision"]))
     amp = precision.dtype is not None
     patch = tuple(int(v) for v in plan["network"]["patchSize"])
     batch_size = int(plan["network"]["batchSize"])
     strides = stage_strides(plan["network"])
     ds_strides = strides[:-1]  # one deep-supervision output per decoder stage
     emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
-    neighbours = int(plan["network"].get("inputSlices", 1)) > 1  # 2.5D: channels are slices of one image
+    neighbours = int(plan["network"]["inputSlices"]) > 1  # 2.5D: channels are slices of one image
 
     net = build_network(plan, ds.num_classes)
     if opts.init:
         load_initial_weights(net, opts.init)
     net = net.to(device)
     loss_fn = build_loss(len(ds_strides), ds.ignore_value)
-    lr0 = float(opts.lr or tplan.get("initialLr", 1e-3))
-    opt_name = opts.optimizer or tplan.get("optimizer", "AdamW")
-    wd = float(tplan.get("weightDecay", 3e-5))
-    if opt_name == "AdamW":
-        # fused: one kernel for all parameters; the per-tensor loop took 0.12 s of a 0.8 s CPU step (cProfile)
-        optimizer = torch.optim.AdamW(net.parameters(), lr0, weight_decay=wd, fused=True)
-    elif opt_name == "SGD-nesterov":
-        optimizer = torch.optim.SGD(net.parameters(), lr0, weight_decay=wd,
-                                    momentum=float(tplan.get("momentum", 0.99)), nesterov=True)
-    else:
-        raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
+    optimizer, opt_name, lr0 = build_optimizer(net, tplan, opts)
     scheduler = PolyLRScheduler(optimizer, lr0, SCHEDULE_STEPS)
     scaler = torch.amp.GradScaler("cuda") if precision.needs_scaler else None
     sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                       np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
-                      float(tplan.get("oversampleForeground", 0.33)), synchronize_channels=neighbours)
+                      float(tplan["oversampleForeground"]), synchronize_channels=neighbours)
 
     ssl = params_from_plan(tplan) if ds.unlabelled else None
     teacher = u_sampler = strong_transforms = class_thresholds = None
     ssl_rng = np.random.default_rng(opts.seed + 1)
     if ssl is not None:
-        teacher = make_teacher(net)
-        if ssl.class_balanced:
-            class_thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold)
-        strong_transforms = build_intensity_transforms(neighbours)  # built once, not per iteration
+        teacher, strong_transforms, class_thresholds = mean_teacher_parts(net, ds, ssl, neighbours)
         # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
         u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                             np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
@@ -277,7 +286,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             pseudo_count = len(pseudo)
             pseudo_sampler = Sampler(pseudo, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
                                      np.random.default_rng(opts.seed + 3 + it), spatial_params_for(patch, tplan),
-                                     float(tplan.get("oversampleForeground", 0.33)),
+                                     float(tplan["oversampleForeground"]),
                                      synchronize_channels=neighbours) if pseudo else None
             progress.emit("pseudoLabels", iteration=it, slices=pseudo_count, of=len(ds.unlabelled),
                           seconds=round(time.perf_counter() - start, 3))
@@ -370,17 +379,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     if best["state"] is not None:
         net.load_state_dict(best["state"])
 
-    net = net.cpu().float()
-    check = export_onnx(net, plan, ds.num_classes, os.path.join(opts.out, "network.onnx"))
-    progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
-    save_weights(net, opts.out)
-    progress.emit("exported", path=WEIGHTS_FILE)
-    int8 = None
-    if plan.get("inference", {}).get("int8"):
-        int8 = export_int8(ds, opts.out)
-        progress.emit("exported", path=int8["file"], labelsChanged=int8["labelsChanged"],
-                      calibrationSlices=int8["calibrationSlices"])
-
+    check, int8 = export_all(net.cpu().float(), ds, opts.out, progress)
     metrics = {
         "iterations": it,
         "seconds": round(seconds, 3),
@@ -417,6 +416,21 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
     progress.emit("done", **{k: metrics[k] for k in ("iterations", "seconds", "itPerSec", "stopReason")},
                   bestDice=metrics["validation"]["bestDice"])
     return metrics
+
+
+def export_all(net: torch.nn.Module, ds: Dataset, out: str, progress: Progress) -> tuple[dict, dict | None]:
+    """network.onnx (checked against PyTorch), weights.pt, and network-int8.onnx when the plan asks for it:
+    (the ONNX check, the int8 export's report or None)."""
+    check = export_onnx(net, ds.plan, ds.num_classes, os.path.join(out, "network.onnx"))
+    progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
+    save_weights(net, out)
+    progress.emit("exported", path=WEIGHTS_FILE)
+    int8 = None
+    if ds.plan["inference"]["int8"]:
+        int8 = export_int8(ds, out)
+        progress.emit("exported", path=int8["file"], labelsChanged=int8["labelsChanged"],
+                      calibrationSlices=int8["calibrationSlices"])
+    return check, int8
 
 
 def _save_latest(net, optimizer, it: int, ckpt_dir: str) -> None:

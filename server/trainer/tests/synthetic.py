@@ -7,9 +7,12 @@ import os
 
 import numpy as np
 
+from nnsam_trainer.contract import checked
+
 TINY_NETWORK = {
     "patchSize": [32, 32],
     "batchSize": 2,
+    "numStages": 3,
     "featuresPerStage": [8, 16, 32],
     "kernelSizes": [[3, 3], [3, 3], [3, 3]],
     "strides": [[1, 1], [2, 2], [2, 2]],
@@ -21,21 +24,35 @@ TINY_NETWORK = {
 
 # as plan.ts writes it (SELF_TRAINING_DEFAULTS), switched on
 SELF_TRAINING = {"enabled": True, "at": [0.5], "threshold": 0.8, "share": 0.5, "tta": True}
+# as plan.ts writes it (SEMI_SUPERVISED_DEFAULTS), switched off
+SEMI_SUPERVISED_OFF = {"enabled": False, "threshold": 0.9, "emaDecay": 0.99, "weight": 1.0, "rampFraction": 0.3,
+                       "cutout": 0.4, "classBalanced": True, "minThreshold": 0.6, "maxUnlabelledSlices": 400}
 
 
-def make_plan(embedding: bool, stage: int = 1) -> dict:
+def raw_plan(embedding: bool, stage: int = 1) -> dict:
+    """The trainer's part of a plan as plan.ts writes it, less the keys the schema has defaults for (precision,
+    selfTraining, network.inputSlices, inference.int8, ...): those the trainer fills in (contract.py)."""
     plan = {
         "version": 1,
         "network": dict(TINY_NETWORK),
         "embedding": None,
         "training": {"optimizer": "AdamW", "initialLr": 1e-3, "weightDecay": 3e-5, "momentum": 0.99,
-                     "oversampleForeground": 0.33},
+                     "schedule": "poly-0.9", "oversampleForeground": 0.33,
+                     "augmentation": {"pRotation": 0.2, "pScaling": 0.2, "scaling": [0.7, 1.4], "pMirror": 0.5,
+                                      "intensity": "nnU-Net default (batchgeneratorsv2)"},
+                     "validationSlices": 2, "semiSupervised": dict(SEMI_SUPERVISED_OFF)},
+        "inference": {"tileStep": 0.5, "gaussianSigmaScale": 0.125, "mirrorAxes": [0, 1]},
     }
     if embedding:
         s = 2**stage
         plan["embedding"] = {"encoder": "test:0000", "channels": 8, "grid": [64, 64], "stage": stage,
-                             "stride": [s, s]}
+                             "stride": [s, s], "rule": "test"}
     return plan
+
+
+def make_plan(embedding: bool, stage: int = 1) -> dict:
+    """raw_plan as the trainer holds it: checked, defaults filled in."""
+    return checked(raw_plan(embedding, stage), "plan")
 
 
 def synthetic_slice(rng: np.random.Generator, h: int = 40, w: int = 36):
@@ -60,8 +77,9 @@ def write_folder(folder: str, n_train: int = 6, n_val: int = 2, embedding: bool 
     input_slices > 1 writes 2.5D images [K, H, W] (the neighbours: the slice with its own noise)."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(folder, "slices"), exist_ok=True)
-    plan = make_plan(embedding, stage)
-    plan["network"]["inputSlices"] = input_slices
+    plan = raw_plan(embedding, stage)
+    if input_slices != 1:
+        plan["network"]["inputSlices"] = input_slices
     if semi_supervised is not None:
         plan["training"]["semiSupervised"] = semi_supervised
     if self_training is not None:

@@ -6,9 +6,10 @@ import os
 
 import numpy as np
 import torch
-from synthetic import SELF_TRAINING, write_folder
+from synthetic import SELF_TRAINING, raw_plan, write_folder
 from test_training import run_trainer
 
+from nnsam_trainer.contract import checked
 from nnsam_trainer.data import Slice
 from nnsam_trainer.self_training import SelfTrainingParams, mean_softmax, params_from_plan, pseudo_label_slices
 
@@ -59,9 +60,15 @@ def test_mirrored_passes_are_flipped_back():
 
 
 def test_plan_block():
-    assert params_from_plan({}) is None
-    assert params_from_plan({"selfTraining": {**SELF_TRAINING, "enabled": False}}) is None
-    p = params_from_plan({"selfTraining": {**SELF_TRAINING, "at": [0.7, 0.4]}})
+    def training(st: dict | None) -> dict:
+        plan = raw_plan(embedding=False)
+        if st is not None:
+            plan["training"]["selfTraining"] = st
+        return checked(plan, "plan")["training"]
+
+    assert params_from_plan(training(None)) is None  # the schema's default: off
+    assert params_from_plan(training({**SELF_TRAINING, "enabled": False})) is None
+    p = params_from_plan(training({**SELF_TRAINING, "at": [0.7, 0.4]}))
     assert p.at == (0.4, 0.7) and p.threshold == SELF_TRAINING["threshold"]
 
 

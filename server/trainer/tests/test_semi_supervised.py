@@ -5,10 +5,11 @@ import os
 
 import numpy as np
 import torch
-from synthetic import write_folder
+from synthetic import raw_plan, write_folder
 from test_training import run_trainer
 
 from nnsam_trainer.augmentation import Sampler, SpatialParams
+from nnsam_trainer.contract import checked
 from nnsam_trainer.data import load_dataset
 from nnsam_trainer.semi_supervised import (ClassThresholds, SemiSupervisedParams, params_from_plan, pseudo_labels,
                                            ramp_weight, strong_view, unsupervised_loss)
@@ -73,12 +74,19 @@ def test_strong_view_changes_the_image_and_cuts_out_a_square():
 def test_ramp_and_plan_block():
     p = SemiSupervisedParams(weight=2.0, ramp=0.5)
     assert ramp_weight(p, 0.0) < 0.02 and ramp_weight(p, 0.5) == 2.0 and ramp_weight(p, 1.0) == 2.0
-    assert params_from_plan({}) is None and params_from_plan({"semiSupervised": {**SSL, "enabled": False}}) is None
-    assert params_from_plan({"semiSupervised": SSL}).threshold == 0.9
-    assert params_from_plan({"semiSupervised": SSL}).class_balanced is True
-    # a plan from before per-class thresholds keeps one threshold, as plan.ts reads it
+
+    def training(ssl: dict) -> dict:
+        plan = raw_plan(embedding=False)
+        plan["training"]["semiSupervised"] = ssl
+        return checked(plan, "plan")["training"]
+
+    assert params_from_plan(training({**SSL, "enabled": False})) is None
+    assert params_from_plan(training(SSL)).threshold == 0.9
+    assert params_from_plan(training(SSL)).class_balanced is True
+    # a plan from before per-class thresholds keeps one threshold: the schema's defaults, as plan.ts reads it
     old = {k: v for k, v in SSL.items() if k not in ("classBalanced", "minThreshold")}
-    assert params_from_plan({"semiSupervised": old}).class_balanced is False
+    assert params_from_plan(training(old)).class_balanced is False
+    assert params_from_plan(training(old)).min_threshold == 0.6
 
 
 def test_training_with_unlabelled_slices_learns_and_reports_them(tmp_path):

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { dciodvfy, fixture, python, tempDir } from '../../dicom/test-support.js';
+import { dciodvfy, fixture, python, tempDir } from '../../../../test/support/dicom-tools.js';
 import { serverRoot } from '../../util/paths.js';
 import { readNifti, writeNifti } from '../../volume/nifti.js';
 

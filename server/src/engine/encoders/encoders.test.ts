@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { fromHalf, float32ToHalf, halfToFloat32 } from '../float16.js';
-import { buildTinyEncoder, python } from '../test-utils.js';
+import { buildTinyEncoder, python } from '../../../../test/support/engine-fixtures.js';
 import { EmbeddingCache, embeddingKey } from './cache.js';
 import { Embedder, EMBEDDING_LENGTH } from './embedder.js';
 import { locateEncoder, resolveEncoder } from './registry.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { geometry } from '../test-utils.js';
+import { geometry } from '../../../../test/support/engine-fixtures.js';
 import { BODY_HU, bodyExtent, type Box } from './body.js';
 import { CROP_MARGIN, inferenceLayout, type LayoutInput } from './layout.js';
 import { mirrorPasses, resolveTta, ttaFromSetting } from './tta.js';

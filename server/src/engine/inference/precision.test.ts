@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../model.js';
-import { phantom } from '../test-utils.js';
+import { phantom } from '../../../../test/support/engine-fixtures.js';
 import { trainModel } from '../training/train.js';
 import { diceCounts, diceOf } from './postprocess.js';
 import { predictVolume } from './predict.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { phantom, python } from '../test-utils.js';
+import { phantom, python } from '../../../../test/support/engine-fixtures.js';
 import { networkMacs } from './cost.js';
 import { planFromCases, type EncoderRef } from './plan.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { phantom } from '../test-utils.js';
+import { phantom } from '../../../../test/support/engine-fixtures.js';
 import { applyPlanOverrides, parsePlanOverride } from './overrides.js';
 import { planFromCases } from './plan.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { NnsamError } from '../../util/errors.js';
-import { phantom, python } from '../test-utils.js';
+import { phantom, python } from '../../../../test/support/engine-fixtures.js';
 import type { TrainingCase } from '../types.js';
 import { unlabelledSlices } from '../training/train.js';
 import {

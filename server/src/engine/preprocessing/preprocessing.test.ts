@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { meanStd } from '../numeric.js';
 import { planFromCases } from '../planning/plan.js';
-import { phantom, python } from '../test-utils.js';
+import { phantom, python } from '../../../../test/support/engine-fixtures.js';
 import { resizeBilinear } from '../encoders/sam-input.js';
 import { intensityTransform, normalizeInto } from './normalize.js';
 import { createPreprocessor, middleSlice } from './preprocess.js';

@@ -1,6 +1,6 @@
 /**
- * Writes the trainer's data folder (format in docs/engine.md): plan.json, dataset.json and one .npy per
- * array of every slice. Unlabelled slices (split "unlabelled") have no label file: the trainer learns from
+ * Writes the trainer's data folder (format in docs/engine.md, schemas in trainer-input.ts): plan.json,
+ * dataset.json and one .npy per array of every slice. Unlabelled slices (split "unlabelled") have no label file: the trainer learns from
  * them only through its teacher's confident pseudo-labels, never as background.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,10 +10,11 @@ import { float32ToHalf } from '../float16.js';
 import type { Plan } from '../planning/plan.js';
 import { EMBEDDING_CHANNELS, EMBEDDING_GRID } from '../types.js';
 import { writeNpy } from './npy.js';
+import { TrainerDataset, type TrainerDatasetSlice } from './trainer-input.js';
 
 export interface TrainerSlice {
   id: string;
-  split: 'train' | 'val' | 'unlabelled';
+  split: TrainerDatasetSlice['split'];
   shape: [number, number];
   /** Preprocessed input: plan.network.inputSlices planes of shape (Preprocessor.input) */
   image: Float32Array;
@@ -21,17 +22,9 @@ export interface TrainerSlice {
   embedding?: Float32Array;
 }
 
-interface Entry {
-  id: string;
-  split: 'train' | 'val' | 'unlabelled';
-  shape: [number, number];
-  image: string;
-  label?: string;
-  embedding?: string;
-}
 
 export class TrainerDataWriter {
-  private readonly entries: Entry[] = [];
+  private readonly entries: TrainerDatasetSlice[] = [];
 
   constructor(
     readonly dir: string,
@@ -41,7 +34,7 @@ export class TrainerDataWriter {
   async add(slice: TrainerSlice): Promise<void> {
     await mkdir(join(this.dir, 'slices'), { recursive: true });
     const base = `slices/${slice.id}`;
-    const entry: Entry = {
+    const entry: TrainerDatasetSlice = {
       id: slice.id,
       split: slice.split,
       shape: slice.shape,
@@ -68,7 +61,8 @@ export class TrainerDataWriter {
 
   async finish(): Promise<void> {
     await writeFile(join(this.dir, 'plan.json'), JSON.stringify(this.plan, null, 2));
-    const dataset = {
+    // parsed as the trainer will check it (contract.py): a mistake here fails in Node, by field
+    const dataset = TrainerDataset.parse({
       format: 1,
       numClasses: this.plan.numClasses,
       classes: this.plan.classes,
@@ -77,7 +71,7 @@ export class TrainerDataWriter {
         ? { channels: this.plan.embedding.channels, grid: this.plan.embedding.grid }
         : null,
       slices: this.entries,
-    };
+    });
     await writeFile(join(this.dir, 'dataset.json'), JSON.stringify(dataset, null, 2));
   }
 }

@@ -9,7 +9,7 @@ import { diceCounts, diceOf } from '../inference/postprocess.js';
 import { predictVolume } from '../inference/predict.js';
 import { PlanSchema } from '../planning/plan.js';
 import { ProgressEvent } from '../progress.js';
-import { buildTinyEncoder, phantom, python } from '../test-utils.js';
+import { buildTinyEncoder, phantom, python } from '../../../../test/support/engine-fixtures.js';
 import type { TrainingCase } from '../types.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 import { chooseLargestComponent, trainingMinutes, trainModel } from './train.js';

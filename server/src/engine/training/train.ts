@@ -5,7 +5,7 @@
  */
 import { availableParallelism, tmpdir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RETRAIN_BUDGET_FRACTION } from '../../api/training-budget.js';
@@ -21,13 +21,13 @@ import { LoadedModel, writeModelInfo, type ModelInfo } from '../model.js';
 import { seededRandom, shuffled } from '../numeric.js';
 import { caseName } from '../planning/fingerprint.js';
 import { applyPlanOverrides, type PlanOverride } from '../planning/overrides.js';
-import { planFromCases, type Plan } from '../planning/plan.js';
+import { planFromCases, type EncoderRef, type Plan } from '../planning/plan.js';
 import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js';
 import { stage, type ProgressEvent, type ProgressListener } from '../progress.js';
 import type { ClassMap, TrainingCase } from '../types.js';
 import { TrainerDataWriter } from './dataset.js';
-import { warmStartFrom } from './warm-start.js';
-import { runTrainer, trainerEnvironment, type TrainerLine } from './trainer.js';
+import { warmStartFrom, type WarmStart } from './warm-start.js';
+import { readTrainerMetrics, runTrainer, trainerEnvironment, type TrainerLine, type TrainerMetrics } from './trainer.js';
 
 export interface TrainModelOptions {
   cases: TrainingCase[];
@@ -105,25 +105,12 @@ function checkOutDir(outDir: string, overwrite: boolean): void {
 
 function toIterationEvent(line: TrainerLine): ProgressEvent | null {
   if (line.type === 'iteration') {
-    return {
-      type: 'iteration',
-      iteration: Number(line.iteration),
-      loss: typeof line.loss === 'number' ? line.loss : null,
-      lr: Number(line.lr),
-      seconds: Number(line.seconds),
-      itPerSec: Number(line.itPerSec),
-      fraction: Number(line.fraction),
-    };
+    const { iteration, loss, lr, seconds, itPerSec, fraction } = line;
+    return { type: 'iteration', iteration, loss, lr, seconds, itPerSec, fraction };
   }
   if (line.type === 'validation') {
-    return {
-      type: 'validation',
-      iteration: Number(line.iteration),
-      dice: typeof line.dice === 'number' ? line.dice : null,
-      dicePerClass: (line.dicePerClass ?? {}) as Record<string, number | null>,
-      best: typeof line.best === 'number' ? line.best : null,
-      bestIteration: Number(line.bestIteration),
-    };
+    const { iteration, dice, dicePerClass, best, bestIteration } = line;
+    return { type: 'validation', iteration, dice, dicePerClass, best, bestIteration };
   }
   return null;
 }
@@ -139,20 +126,81 @@ export function trainingMinutes(
   return warm ? first * RETRAIN_BUDGET_FRACTION : first;
 }
 
+/**
+ * Trains a model, in the stages below: planTraining, heldOutSlices, writeTrainerData, trainInPython,
+ * describeModel, then post-processing decided on the held-out slices and the folder published.
+ */
 export async function trainModel(options: TrainModelOptions): Promise<TrainedModel> {
   const outDir = resolve(options.outDir);
   checkOutDir(outDir, options.overwrite ?? false);
   const { signal, onProgress } = options;
   const seed = options.seed ?? 0;
   const threads = options.threads ?? availableParallelism();
-  const warn = (message: string) => onProgress?.({ type: 'warning', message });
 
-  // --- planning
+  const planned = await planTraining(options, threads);
+  const { plan } = planned;
+  throwIfAborted(signal, 'Training');
+  const val = heldOutSlices(options.cases, plan.training.validationSlices, seed);
+
+  await mkdir(dirname(outDir), { recursive: true });
+  const partial = join(dirname(outDir), `.${basename(outDir)}.partial-${randomId()}`);
+  if (options.workDir) await mkdir(options.workDir, { recursive: true });
+  const dataDir = await mkdtemp(join(options.workDir ?? tmpdir(), 'nnsam-train-'));
+  let model: LoadedModel | null = null;
+  try {
+    await mkdir(partial, { recursive: true });
+    await writeTrainerData(dataDir, plan, planned.encoder, options, val, threads);
+    const metrics = await trainInPython(dataDir, partial, planned, options, seed, threads);
+    if (!options.keepCheckpoints) await rm(join(partial, 'checkpoints'), { recursive: true, force: true });
+    await writeFile(join(partial, 'plan.json'), JSON.stringify(plan, null, 2) + '\n');
+    const info = await describeModel(partial, planned, metrics, options, seed);
+
+    // --- post-processing, decided on the held-out slices as nnU-Net does on its validation folds. With none
+    // held out nothing is removed: deciding on the training volumes was tried, and after 150 iterations on 8
+    // ACDC slices a filter harmless on them (LV 0.89 -> 0.90) erased LV from the validation volumes
+    if (val.size > 0) {
+      model = new LoadedModel(partial, info, plan, planned.encoder.path, threads);
+      info.postprocessing = await decidePostprocessing(
+        model,
+        options.cases,
+        val,
+        options.cacheDir,
+        onProgress,
+        signal,
+      );
+      await model.close();
+      model = null;
+    }
+    await writeModelInfo(partial, info);
+
+    throwIfAborted(signal, 'Training');
+    await publish(partial, outDir);
+    stage(onProgress, 'done', 1, 1);
+    return { ...info, dir: outDir };
+  } finally {
+    await model?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(partial, { recursive: true, force: true });
+  }
+}
+
+interface PlannedTraining {
+  plan: Plan;
+  encoder: EncoderRef;
+  device: 'cpu' | 'cuda';
+  /** The budget (undefined: iterations alone) */
+  minutes: number | undefined;
+  warm: WarmStart | null;
+}
+
+/** Stage planning: the encoder, the device, the plan (or the warm start's), its overrides, the budget. */
+async function planTraining(options: TrainModelOptions, threads: number): Promise<PlannedTraining> {
+  const { onProgress } = options;
   stage(onProgress, 'planning', 0, 1);
   const resolved = await resolveEncoder(options.encoder ?? 'auto', {
     onProgress: (m) => stage(onProgress, 'planning', 0, 1, m),
   });
-  if (resolved.warning) warn(resolved.warning);
+  if (resolved.warning) onProgress?.({ type: 'warning', message: resolved.warning });
   let device: 'cpu' | 'cuda' = options.device === 'cuda' ? 'cuda' : 'cpu';
   if (options.device === undefined || options.device === 'auto') {
     device = (await trainerEnvironment()).cuda ? 'cuda' : 'cpu';
@@ -168,42 +216,47 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     warnings: resolved.warning ? [resolved.warning] : [],
   });
   const warm = options.warmStartFrom ? await warmStartFrom(options.warmStartFrom, planned) : null;
-  const minutes = trainingMinutes(options, warm !== null);
   const plan = applyPlanOverrides(warm?.plan ?? planned, options.planOverrides ?? []);
   options.onPlan?.(plan);
   stage(onProgress, 'planning', 1, 1);
-  throwIfAborted(signal, 'Training');
+  return { plan, encoder: resolved.ref, device, minutes: trainingMinutes(options, warm !== null), warm };
+}
 
-  // held-out slices: a seeded draw over every labelled slice
-  const all: SliceRef[] = options.cases.flatMap((c, caseIndex) =>
-    c.labelledSlices.map((k) => ({ caseIndex, k })),
-  );
-  const val = new Set(
+/** The held-out slices ("caseIndex:k"): a seeded draw of `count` over every labelled slice. */
+function heldOutSlices(cases: TrainingCase[], count: number, seed: number): Set<string> {
+  const all: SliceRef[] = cases.flatMap((c, caseIndex) => c.labelledSlices.map((k) => ({ caseIndex, k })));
+  return new Set(
     shuffled(all, seededRandom(seed))
-      .slice(0, plan.training.validationSlices)
+      .slice(0, count)
       .map((r) => `${r.caseIndex}:${r.k}`),
   );
+}
 
-  await mkdir(dirname(outDir), { recursive: true });
-  const partial = join(dirname(outDir), `.${basename(outDir)}.partial-${randomId()}`);
-  if (options.workDir) await mkdir(options.workDir, { recursive: true });
-  const dataDir = await mkdtemp(join(options.workDir ?? tmpdir(), 'nnsam-train-'));
-  let embedder: Embedder | null = null;
-  let model: LoadedModel | null = null;
+/**
+ * Stages preprocessing and embedding: every labelled slice, and the unlabelled ones the trainer learns from
+ * when the plan says so, preprocessed (and embedded) into the trainer's data folder.
+ */
+async function writeTrainerData(
+  dataDir: string,
+  plan: Plan,
+  encoder: EncoderRef,
+  options: TrainModelOptions,
+  val: Set<string>,
+  threads: number,
+): Promise<void> {
+  const { signal, onProgress } = options;
+  const writer = new TrainerDataWriter(dataDir, plan);
+  const embedder =
+    plan.embedding && encoder.path
+      ? await Embedder.open(encoder, encoder.path, { threads, cache: new EmbeddingCache(options.cacheDir) })
+      : null;
   try {
-    await mkdir(partial, { recursive: true });
-    const writer = new TrainerDataWriter(dataDir, plan);
-    const cache = new EmbeddingCache(options.cacheDir);
-    if (plan.embedding && resolved.ref.path) {
-      embedder = await Embedder.open(resolved.ref, resolved.ref.path, { threads, cache });
-    }
-
-    // --- preprocessing (+ embedding) of the labelled slices, and of the unlabelled ones the trainer learns from
+    const labelled = options.cases.reduce((sum, c) => sum + c.labelledSlices.length, 0);
     const unlabelled =
       plan.training.semiSupervised.enabled || plan.training.selfTraining.enabled
         ? unlabelledSlices(options.cases, plan.training.semiSupervised.maxUnlabelledSlices)
         : [];
-    const total = all.length + unlabelled.length;
+    const total = labelled + unlabelled.length;
     stage(onProgress, 'preprocessing', 0, total);
     if (embedder) stage(onProgress, 'embedding', 0, total);
     let n = 0;
@@ -233,115 +286,111 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
       }
     }
     await writer.finish();
-    await embedder?.close();
-    embedder = null;
-
-    // --- training (Python)
-    stage(
-      onProgress,
-      'training',
-      0,
-      undefined,
-      `${plan.network.patchSize.join('x')} patches, batch ${plan.network.batchSize}`,
-    );
-    await runTrainer({
-      dataDir,
-      outDir: partial,
-      minutes,
-      maxIterations: options.maxIterations,
-      seed,
-      device,
-      threads,
-      valEvery: options.valEvery,
-      init: warm?.weights,
-      signal,
-      onLine: (line) => {
-        const ev = toIterationEvent(line);
-        if (ev) onProgress?.(ev);
-        if (line.type === 'done') stage(onProgress, 'exporting', 0, 1);
-      },
-    });
-    stage(onProgress, 'exporting', 1, 1);
-    const metrics = JSON.parse(await readFile(join(partial, 'metrics.json'), 'utf8'));
-    if (!options.keepCheckpoints) await rm(join(partial, 'checkpoints'), { recursive: true, force: true });
-    await writeFile(join(partial, 'plan.json'), JSON.stringify(plan, null, 2) + '\n');
-
-    const info: ModelInfo = {
-      format: 1,
-      nnsamVersion: version,
-      createdAt: new Date().toISOString(),
-      classes: plan.classes,
-      numClasses: plan.numClasses,
-      encoder: resolved.ref,
-      network: {
-        file: 'network.onnx',
-        inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
-        sha256: (await sha256File(join(partial, 'network.onnx'))).slice(0, 16),
-        weights: metrics.weights ?? null,
-        int8: metrics.int8
-          ? {
-              file: metrics.int8.file,
-              sha256: (await sha256File(join(partial, metrics.int8.file))).slice(0, 16),
-              calibrationSlices: metrics.int8.calibrationSlices,
-            }
-          : null,
-      },
-      plan: 'plan.json',
-      postprocessing: { largestComponent: [], decidedOn: 'none', dicePerClass: null },
-      training: {
-        seed,
-        minutes: minutes ?? null,
-        maxIterations: options.maxIterations ?? null,
-        iterations: metrics.iterations,
-        seconds: metrics.seconds,
-        itPerSec: metrics.itPerSec ?? null,
-        stopReason: metrics.stopReason,
-        device: metrics.device,
-        threads: metrics.threads,
-        trainSlices: metrics.trainSlices,
-        valSlices: metrics.valSlices,
-        unlabelledSlices: metrics.unlabelledSlices ?? 0,
-        bestValDice: metrics.validation?.bestDice ?? null,
-        exportMaxAbsDiff: metrics.export?.maxAbsDiff ?? null,
-        warmStartFrom: warm?.from ?? null,
-      },
-      warnings: plan.warnings,
-    };
-
-    // --- post-processing, decided on the held-out slices as nnU-Net does on its validation folds. With none
-    // held out nothing is removed: deciding on the training volumes was tried, and after 150 iterations on 8
-    // ACDC slices a filter harmless on them (LV 0.89 -> 0.90) erased LV from the validation volumes
-    if (val.size > 0) {
-      model = new LoadedModel(partial, info, plan, resolved.ref.path, threads);
-      info.postprocessing = await decidePostprocessing(
-        model,
-        options.cases,
-        val,
-        options.cacheDir,
-        onProgress,
-        signal,
-      );
-      await model.close();
-      model = null;
-    }
-    await writeModelInfo(partial, info);
-
-    throwIfAborted(signal, 'Training');
-    if (existsSync(outDir)) {
-      const old = join(dirname(outDir), `.${basename(outDir)}.old-${randomId()}`);
-      await rename(outDir, old);
-      await rename(partial, outDir);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(partial, outDir);
-    }
-    stage(onProgress, 'done', 1, 1);
-    return { ...info, dir: outDir };
   } finally {
     await embedder?.close();
-    await model?.close();
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(partial, { recursive: true, force: true });
+  }
+}
+
+/** Stages training and exporting: the Python trainer on the data folder, its progress forwarded. */
+async function trainInPython(
+  dataDir: string,
+  outDir: string,
+  planned: PlannedTraining,
+  options: TrainModelOptions,
+  seed: number,
+  threads: number,
+): Promise<TrainerMetrics> {
+  const { plan } = planned;
+  const { onProgress } = options;
+  stage(
+    onProgress,
+    'training',
+    0,
+    undefined,
+    `${plan.network.patchSize.join('x')} patches, batch ${plan.network.batchSize}`,
+  );
+  await runTrainer({
+    dataDir,
+    outDir,
+    minutes: planned.minutes,
+    maxIterations: options.maxIterations,
+    seed,
+    device: planned.device,
+    threads,
+    valEvery: options.valEvery,
+    init: planned.warm?.weights,
+    signal: options.signal,
+    onLine: (line) => {
+      const ev = toIterationEvent(line);
+      if (ev) onProgress?.(ev);
+      if (line.type === 'done') stage(onProgress, 'exporting', 0, 1);
+    },
+  });
+  stage(onProgress, 'exporting', 1, 1);
+  return readTrainerMetrics(outDir);
+}
+
+/** model.json's content for the trained folder `dir` (post-processing: none until decided). */
+async function describeModel(
+  dir: string,
+  planned: PlannedTraining,
+  metrics: TrainerMetrics,
+  options: TrainModelOptions,
+  seed: number,
+): Promise<ModelInfo> {
+  const { plan } = planned;
+  return {
+    format: 1,
+    nnsamVersion: version,
+    createdAt: new Date().toISOString(),
+    classes: plan.classes,
+    numClasses: plan.numClasses,
+    encoder: planned.encoder,
+    network: {
+      file: 'network.onnx',
+      inputs: plan.embedding ? ['image', 'embedding'] : ['image'],
+      sha256: (await sha256File(join(dir, 'network.onnx'))).slice(0, 16),
+      weights: metrics.weights,
+      int8: metrics.int8
+        ? {
+            file: metrics.int8.file,
+            sha256: (await sha256File(join(dir, metrics.int8.file))).slice(0, 16),
+            calibrationSlices: metrics.int8.calibrationSlices,
+          }
+        : null,
+    },
+    plan: 'plan.json',
+    postprocessing: { largestComponent: [], decidedOn: 'none', dicePerClass: null },
+    training: {
+      seed,
+      minutes: planned.minutes ?? null,
+      maxIterations: options.maxIterations ?? null,
+      iterations: metrics.iterations,
+      seconds: metrics.seconds,
+      itPerSec: metrics.itPerSec,
+      stopReason: metrics.stopReason,
+      device: metrics.device,
+      threads: metrics.threads,
+      trainSlices: metrics.trainSlices,
+      valSlices: metrics.valSlices,
+      unlabelledSlices: metrics.unlabelledSlices,
+      bestValDice: metrics.validation.bestDice,
+      exportMaxAbsDiff: metrics.export.maxAbsDiff ?? null,
+      warmStartFrom: planned.warm?.from ?? null,
+    },
+    warnings: plan.warnings,
+  };
+}
+
+/** The finished folder takes `outDir`'s place by renames (an existing model there is replaced whole). */
+async function publish(partial: string, outDir: string): Promise<void> {
+  if (existsSync(outDir)) {
+    const old = join(dirname(outDir), `.${basename(outDir)}.old-${randomId()}`);
+    await rename(outDir, old);
+    await rename(partial, outDir);
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(partial, outDir);
   }
 }
 

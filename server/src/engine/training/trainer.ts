@@ -6,15 +6,17 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { z } from 'zod';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { NnsamError } from '../../util/errors.js';
 import { log } from '../../util/logger.js';
 import { trainerDir, trainerPython } from '../../util/paths.js';
+import { issuesText } from '../../util/zod-issues.js';
 import { cancelledError } from '../cancel.js';
+import { TrainerLine, TrainerMetrics } from './trainer-output.js';
 
-export const TrainerLine = z.looseObject({ type: z.string() });
-export type TrainerLine = z.infer<typeof TrainerLine> & Record<string, unknown>;
+export { TrainerLine, TrainerMetrics } from './trainer-output.js';
 
 export interface TrainerRunOptions {
   dataDir: string;
@@ -104,7 +106,11 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
       return;
     }
     const line = TrainerLine.safeParse(parsed);
-    if (!line.success) return;
+    if (!line.success) {
+      // a line of another trainer version: skipped, named in the log (the lines hold no patient data)
+      log.warn('trainer line not understood', { line: text.slice(0, 200), problem: issuesText(line.error) });
+      return;
+    }
     lines.push(line.data);
     options.onLine?.(line.data);
   });
@@ -133,16 +139,16 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
 
   if (cancelled) throw cancelledError('Training');
   if (code !== 0) {
-    const last = [...lines].reverse().find((l) => l.type === 'error');
+    const last = lines.findLast((l) => l.type === 'error');
     if (last?.code === 'out_of_memory') {
-      throw new NnsamError('out_of_memory', `Training ran out of memory: ${String(last.message)}`, {
+      throw new NnsamError('out_of_memory', `Training ran out of memory: ${last.message}`, {
         status: 507,
         hint: 'Free memory on the server, raise NNSAM_TRAINER_MEMORY_MB, or train on fewer or smaller series.',
       });
     }
     const exitSignal = exit.signal;
     if (last?.code === 'disk_full') {
-      throw new NnsamError('disk_full', `Training failed: ${String(last.message)}`, {
+      throw new NnsamError('disk_full', `Training failed: ${last.message}`, {
         status: 507,
         hint: 'Free disk space in the data directory (old models, the embedding cache) and retry.',
       });
@@ -158,7 +164,7 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
       );
     }
     const message = last
-      ? String(last.message)
+      ? last.message
       : `the trainer exited with code ${code}: ${stderrTail.trim().slice(-800)}`;
     throw new NnsamError(
       last?.code === 'invalid_training_data' ? 'invalid_training_data' : 'training_failed',
@@ -167,4 +173,22 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerLin
     );
   }
   return lines;
+}
+
+/** The trainer's metrics.json in `outDir`, checked: a trainer of another version fails here, by name. */
+export async function readTrainerMetrics(outDir: string): Promise<TrainerMetrics> {
+  const path = join(outDir, 'metrics.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new NnsamError('training_failed', `Training failed: the trainer's ${path} is unreadable (${(e as Error).message})`);
+  }
+  const metrics = TrainerMetrics.safeParse(raw);
+  if (!metrics.success) {
+    throw new NnsamError('training_failed', `Training failed: the trainer's ${path} is not as expected`, {
+      hint: `${issuesText(metrics.error)}. The trainer (server/trainer) and the server must be the same version.`,
+    });
+  }
+  return metrics.data;
 }

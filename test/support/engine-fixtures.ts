@@ -6,15 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { sharedDataDir, trainerDir, trainerPython } from '../util/paths.js';
-import { readNifti } from '../volume/nifti.js';
-import type { Geometry, Volume } from '../volume/types.js';
-import { diceCounts, diceOf } from './inference/postprocess.js';
-import { predictVolume } from './inference/predict.js';
-import type { LoadedModel } from './model.js';
-import type { Plan } from './planning/plan.js';
-import { seededRandom, shuffled } from './numeric.js';
-import type { TrainingCase } from './types.js';
+import { sharedDataDir, trainerDir, trainerPython } from '../../server/src/util/paths.js';
+import { readNifti } from '../../server/src/volume/nifti.js';
+import type { Geometry, Volume } from '../../server/src/volume/types.js';
+import { diceCounts, diceOf } from '../../server/src/engine/inference/postprocess.js';
+import { predictVolume } from '../../server/src/engine/inference/predict.js';
+import type { LoadedModel } from '../../server/src/engine/model.js';
+import type { Plan } from '../../server/src/engine/planning/plan.js';
+import { seededRandom, shuffled } from '../../server/src/engine/numeric.js';
+import type { TrainingCase } from '../../server/src/engine/types.js';
 
 export function geometry(
   dims: [number, number, number],

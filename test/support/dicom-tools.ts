@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { repoRoot, sharedDataDir, trainerPython } from '../util/paths.js';
+import { repoRoot, sharedDataDir, trainerPython } from '../../server/src/util/paths.js';
 
 export function fixture(...parts: string[]): string {
   return sharedDataDir('dicom', ...parts);

@@ -7,7 +7,13 @@ import { createLogger } from '../util/logger.js';
 import { parsePart10, writePart10 } from './part10.js';
 import { parseSeg, readSeg } from './seg-read.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { fixture, pydicomSegFrames, sitkRead, tempDir, type PyFrame } from '../../../test/support/dicom-tools.js';
+import {
+  fixture,
+  pydicomSegFrames,
+  sitkRead,
+  tempDir,
+  type PyFrame,
+} from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 const tmp = tempDir();

@@ -10,7 +10,13 @@ import { parsePart10, seq, str } from './part10.js';
 import { readSeg } from './seg-read.js';
 import { writeSeg } from './seg-write.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
-import { dciodvfy, fixture, pydicomPositions, pydicomSegFrames, tempDir } from '../../../test/support/dicom-tools.js';
+import {
+  dciodvfy,
+  fixture,
+  pydicomPositions,
+  pydicomSegFrames,
+  tempDir,
+} from '../../../test/support/dicom-tools.js';
 
 const quiet = createLogger({}, { sink: () => undefined });
 const tmp = tempDir();

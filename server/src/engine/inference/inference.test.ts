@@ -11,7 +11,13 @@ import type { RunSession } from '../session-thread.js';
 import { NONE_ENCODER, planFromCases, type EncoderRef, type Plan } from '../planning/plan.js';
 import { intensityTransform } from '../preprocessing/normalize.js';
 import { createPreprocessor } from '../preprocessing/preprocess.js';
-import { buildTinyEncoder, exportPlanNetwork, geometry, phantom, python } from '../../../../test/support/engine-fixtures.js';
+import {
+  buildTinyEncoder,
+  exportPlanNetwork,
+  geometry,
+  phantom,
+  python,
+} from '../../../../test/support/engine-fixtures.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { diceCounts, diceOf, keepLargestComponent, removeSmallComponents } from './postprocess.js';
 import { predictVolume, type InferenceRun } from './predict.js';

@@ -22,7 +22,6 @@ export interface TrainerSlice {
   embedding?: Float32Array;
 }
 
-
 export class TrainerDataWriter {
   private readonly entries: TrainerDatasetSlice[] = [];
 

@@ -27,7 +27,13 @@ import { stage, type ProgressEvent, type ProgressListener } from '../progress.js
 import type { ClassMap, TrainingCase } from '../types.js';
 import { TrainerDataWriter } from './dataset.js';
 import { warmStartFrom, type WarmStart } from './warm-start.js';
-import { readTrainerMetrics, runTrainer, trainerEnvironment, type TrainerLine, type TrainerMetrics } from './trainer.js';
+import {
+  readTrainerMetrics,
+  runTrainer,
+  trainerEnvironment,
+  type TrainerLine,
+  type TrainerMetrics,
+} from './trainer.js';
 
 export interface TrainModelOptions {
   cases: TrainingCase[];

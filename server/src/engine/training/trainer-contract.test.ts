@@ -70,9 +70,11 @@ describe('the handoff between Node and the Python trainer', () => {
       fraction: 0.1,
     });
     expect(it.type === 'iteration' && it.loss).toBeNull();
-    expect(TrainerLine.parse({ type: 'error', code: 'out_of_memory', message: 'MemoryError' })).toMatchObject({
-      code: 'out_of_memory',
-    });
+    expect(TrainerLine.parse({ type: 'error', code: 'out_of_memory', message: 'MemoryError' })).toMatchObject(
+      {
+        code: 'out_of_memory',
+      },
+    );
     expect(TrainerLine.safeParse({ type: 'validation', iteration: 3, dice: 0.5 }).success).toBe(false);
     expect(TrainerLine.safeParse({ type: 'progress-of-a-newer-trainer' }).success).toBe(false);
   });

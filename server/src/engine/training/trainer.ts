@@ -182,7 +182,10 @@ export async function readTrainerMetrics(outDir: string): Promise<TrainerMetrics
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new NnsamError('training_failed', `Training failed: the trainer's ${path} is unreadable (${(e as Error).message})`);
+    throw new NnsamError(
+      'training_failed',
+      `Training failed: the trainer's ${path} is unreadable (${(e as Error).message})`,
+    );
   }
   const metrics = TrainerMetrics.safeParse(raw);
   if (!metrics.success) {

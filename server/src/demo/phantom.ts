@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
-import { gaussianFrom, seededRandom } from '../engine/numeric.js';
+import { gaussianFrom, seededRandom } from '../engine/index.js';
 import type { Geometry, Volume } from '../volume/types.js';
 
 /** The few dcmjs calls we make (dcmjs ships no types). */

@@ -12,8 +12,7 @@
  * FRACTIONAL frames count as foreground where value / MaximumFractionalValue >= 0.5 (option).
  */
 import { NnsamError } from '../util/errors.js';
-import { cross, dot, norm, normalize } from '../volume/geometry.js';
-import type { Vec3, Volume } from '../volume/types.js';
+import { cross, dot, norm, normalize, type Vec3, type Volume } from '../volume/index.js';
 import { dicomLabToRgb } from './classes.js';
 import type { CodedConcept } from './codes.js';
 import { sliceIndex, sliceKey } from './labelmap.js';

@@ -16,8 +16,7 @@
  */
 import { NnsamError } from '../util/errors.js';
 import { log as defaultLog, type Logger } from '../util/logger.js';
-import { sameGrid, voxelToPatient } from '../volume/geometry.js';
-import type { Volume } from '../volume/types.js';
+import { sameGrid, voxelToPatient, type Volume } from '../volume/index.js';
 import { version } from '../version.js';
 import { defaultClasses, parseClasses, rgbToDicomLab, type ClassSpec } from './classes.js';
 import { USER_DEFINED_SCHEME, type CodedConcept } from './codes.js';

@@ -17,8 +17,16 @@ import { join, relative } from 'node:path';
 
 import { NnsamError } from '../util/errors.js';
 import { log as defaultLog, type Logger } from '../util/logger.js';
-import { cross, dot, norm, normalize, voxelToPatient } from '../volume/geometry.js';
-import type { Geometry, Vec3, Volume } from '../volume/types.js';
+import {
+  cross,
+  dot,
+  norm,
+  normalize,
+  voxelToPatient,
+  type Geometry,
+  type Vec3,
+  type Volume,
+} from '../volume/index.js';
 import { canDecodeLocally, transferSyntaxName } from './codecs.js';
 import type { DicomwebClient } from './dicomweb.js';
 import { isPart10, item, num, nums, parsePart10, seq, str, type Dataset, type Part10 } from './part10.js';

@@ -18,7 +18,7 @@ import {
   type SliceUncertainty,
 } from '../../engine/index.js';
 import { NnsamError } from '../../util/errors.js';
-import { readNifti, writeNifti } from '../../volume/nifti.js';
+import { readNifti, writeNifti } from '../../volume/index.js';
 import { intOption } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
 

@@ -2,7 +2,7 @@
  * Shows engine progress: a one-line bar on a terminal, JSON lines with --json (one ProgressEvent per line
  * on stdout), or plain lines now and then when stderr is not a terminal.
  */
-import type { ProgressEvent } from '../engine/progress.js';
+import type { ProgressEvent } from '../engine/index.js';
 
 export interface ProgressPrinter {
   (event: ProgressEvent): void;

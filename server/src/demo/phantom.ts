@@ -16,8 +16,8 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
-import { gaussianFrom, seededRandom } from '../engine/numeric.js';
-import type { Geometry, Volume } from '../volume/types.js';
+import { gaussianFrom, seededRandom } from '../engine/index.js';
+import type { Geometry, Volume } from '../volume/index.js';
 
 /** The few dcmjs calls we make (dcmjs ships no types). */
 interface Dcmjs {

@@ -55,3 +55,4 @@ export {
 export { isPart10, parsePart10, writePart10, type Dataset, type Part10 } from './part10.js';
 export { canDecodeLocally, transferSyntaxName } from './codecs.js';
 export { derivedUid, newUid } from './uids.js';
+export { writeFileAtomic } from './files.js';

@@ -6,7 +6,7 @@
  */
 import { decodeLabelSlice, LabelmapPayload } from '../api/labelmap.js';
 import { NnsamError } from '../util/errors.js';
-import type { Volume } from '../volume/types.js';
+import type { Volume } from '../volume/index.js';
 import type { DicomSeries } from './series.js';
 
 export interface LabelmapVolume {

@@ -4,8 +4,7 @@
  * way). Nothing is interpolated: either every voxel centre coincides with a target voxel centre, or the
  * volume is left alone (null) and the caller reports the mismatch.
  */
-import { voxelToPatient } from '../volume/geometry.js';
-import type { Geometry, ScalarArray, Volume } from '../volume/types.js';
+import { voxelToPatient, type Geometry, type ScalarArray, type Volume } from '../volume/index.js';
 
 export interface Reoriented<T extends ScalarArray> {
   volume: Volume<T>;

@@ -12,8 +12,7 @@
  * FRACTIONAL frames count as foreground where value / MaximumFractionalValue >= 0.5 (option).
  */
 import { NnsamError } from '../util/errors.js';
-import { cross, dot, norm, normalize } from '../volume/geometry.js';
-import type { Vec3, Volume } from '../volume/types.js';
+import { cross, dot, norm, normalize, type Vec3, type Volume } from '../volume/index.js';
 import { dicomLabToRgb } from './classes.js';
 import type { CodedConcept } from './codes.js';
 import { sliceIndex, sliceKey } from './labelmap.js';
@@ -221,7 +220,10 @@ function describeSegment(s: Dataset): SegmentDescription {
   return out;
 }
 
-/** Reads a SEG onto the grid of `series` (see the module comment for the rules). */
+/**
+ * Reads a SEG onto the grid of `series` (see the module comment for the rules), in stages: the grids
+ * compared, each frame matched to a slice, the segments painted into one label volume.
+ */
 export async function readSeg(
   bytes: Uint8Array | ParsedSeg,
   series: DicomSeries,
@@ -232,8 +234,53 @@ export async function readSeg(
   const warnings: string[] = [];
   const g = series.volume.geometry;
   const [nx, ny, nz] = g.dims;
-  const seriesUid = series.meta.seriesInstanceUID;
+  const perSlice = nx * ny;
+  checkSegGrid(seg, series);
+  const { frameSlice, matchedBy } = matchFrames(seg, series, warnings);
+  const { data, masks, segments, overlapVoxels, labelled } = paintSegments(
+    seg,
+    frameSlice,
+    perSlice * nz,
+    perSlice,
+    options.fractionalThreshold ?? 0.5,
+    warnings,
+  );
+  if (seg.frameOfReferenceUID && seg.frameOfReferenceUID !== series.meta.frameOfReferenceUID) {
+    warnings.push(
+      `the SEG's frame of reference ${seg.frameOfReferenceUID} differs from the series' (frames matched by reference)`,
+    );
+  }
+  const geometry = structuredClone(g);
+  return {
+    labels: { geometry, data },
+    segments: [...segments.values()].sort((a, b) => a.segmentNumber - b.segmentNumber),
+    labelledSlices: [...labelled].sort((a, b) => a - b),
+    segmentationType: seg.segmentationType,
+    overlapVoxels,
+    matchedBy,
+    sopInstanceUID: seg.sopInstanceUID,
+    seriesInstanceUID: seg.seriesInstanceUID,
+    warnings,
+    segmentMask(segmentNumber: number): Volume<Uint8Array> {
+      if (!segments.has(segmentNumber))
+        throw new NnsamError('unknown_segment', `${where} has no segment ${segmentNumber}`);
+      const out = new Uint8Array(perSlice * nz);
+      if (seg.segmentationType === 'LABELMAP') {
+        for (let n = 0; n < out.length; n++) out[n] = data[n] === segmentNumber ? 1 : 0;
+      } else {
+        for (const [k, mask] of masks.get(segmentNumber) ?? []) out.set(mask, k * perSlice);
+      }
+      return { geometry: structuredClone(g), data: out };
+    },
+  };
+}
 
+/** The SEG's frames must have the series' size, orientation and pixel spacing. */
+function checkSegGrid(seg: ParsedSeg, series: DicomSeries): void {
+  const where = seg.part.where;
+  const g = series.volume.geometry;
+  const [nx, ny] = g.dims;
+  const seriesUid = series.meta.seriesInstanceUID;
   if (seg.rows !== ny || seg.columns !== nx) {
     throw new NnsamError(
       'seg_grid_mismatch',
@@ -260,8 +307,20 @@ export async function readSeg(
       );
     }
   }
+}
 
-  // Match frames to slices.
+/**
+ * The slice of every frame (index in `seg.frames` -> k): by its referenced image (SOP Instance UID + frame),
+ * else by position in the same frame of reference; a frame that matches no slice is refused.
+ */
+function matchFrames(
+  seg: ParsedSeg,
+  series: DicomSeries,
+  warnings: string[],
+): { frameSlice: number[]; matchedBy: { reference: number; position: number } } {
+  const where = seg.part.where;
+  const g = series.volume.geometry;
+  const seriesUid = series.meta.seriesInstanceUID;
   const index = sliceIndex(series);
   const normal = normalize(cross(g.direction[0], g.direction[1]));
   const gaps = series.slices
@@ -359,20 +418,38 @@ export async function readSeg(
         'the reference was used',
     );
   }
+  return { frameSlice, matchedBy };
+}
 
-  // Segments and labels.
+/**
+ * The segments painted into one label volume (value = segment number; where segments overlap, the higher
+ * number), with each BINARY / FRACTIONAL segment's masks kept for segmentMask.
+ */
+function paintSegments(
+  seg: ParsedSeg,
+  frameSlice: number[],
+  voxels: number,
+  perSlice: number,
+  threshold: number,
+  warnings: string[],
+): {
+  data: Uint8Array | Uint16Array;
+  masks: Map<number, Map<number, Uint8Array>>;
+  segments: Map<number, SegmentSummary>;
+  overlapVoxels: number;
+  labelled: Set<number>;
+} {
+  const where = seg.part.where;
   const segments = new Map<number, SegmentSummary>();
   for (const d of seg.segments) {
     if (seg.segmentationType === 'LABELMAP' && d.segmentNumber === 0) continue; // the background segment
     segments.set(d.segmentNumber, { ...d, labelValue: d.segmentNumber, frameCount: 0, voxelCount: 0 });
   }
   const maxSegment = Math.max(0, ...segments.keys());
-  const perSlice = nx * ny;
-  const data = maxSegment > 255 ? new Uint16Array(perSlice * nz) : new Uint8Array(perSlice * nz);
+  const data = maxSegment > 255 ? new Uint16Array(voxels) : new Uint8Array(voxels);
   const masks = new Map<number, Map<number, Uint8Array>>(); // segment -> k -> mask
   let overlapVoxels = 0;
   const labelled = new Set<number>();
-  const threshold = options.fractionalThreshold ?? 0.5;
   const maxFractional = seg.maximumFractionalValue ?? 255;
   let unknownSegmentPixels = 0;
 
@@ -440,32 +517,5 @@ export async function readSeg(
       `${unknownSegmentPixels} LABELMAP pixel(s) hold a value that names no segment: read as background`,
     );
   }
-  if (seg.frameOfReferenceUID && seg.frameOfReferenceUID !== series.meta.frameOfReferenceUID) {
-    warnings.push(
-      `the SEG's frame of reference ${seg.frameOfReferenceUID} differs from the series' (frames matched by reference)`,
-    );
-  }
-  const geometry = structuredClone(g);
-  return {
-    labels: { geometry, data },
-    segments: [...segments.values()].sort((a, b) => a.segmentNumber - b.segmentNumber),
-    labelledSlices: [...labelled].sort((a, b) => a - b),
-    segmentationType: seg.segmentationType,
-    overlapVoxels,
-    matchedBy,
-    sopInstanceUID: seg.sopInstanceUID,
-    seriesInstanceUID: seg.seriesInstanceUID,
-    warnings,
-    segmentMask(segmentNumber: number): Volume<Uint8Array> {
-      if (!segments.has(segmentNumber))
-        throw new NnsamError('unknown_segment', `${where} has no segment ${segmentNumber}`);
-      const out = new Uint8Array(perSlice * nz);
-      if (seg.segmentationType === 'LABELMAP') {
-        for (let n = 0; n < out.length; n++) out[n] = data[n] === segmentNumber ? 1 : 0;
-      } else {
-        for (const [k, mask] of masks.get(segmentNumber) ?? []) out.set(mask, k * perSlice);
-      }
-      return { geometry: structuredClone(g), data: out };
-    },
-  };
+  return { data, masks, segments, overlapVoxels, labelled };
 }

@@ -16,8 +16,7 @@
  */
 import { NnsamError } from '../util/errors.js';
 import { log as defaultLog, type Logger } from '../util/logger.js';
-import { sameGrid, voxelToPatient } from '../volume/geometry.js';
-import type { Volume } from '../volume/types.js';
+import { sameGrid, voxelToPatient, type Volume } from '../volume/index.js';
 import { version } from '../version.js';
 import { defaultClasses, parseClasses, rgbToDicomLab, type ClassSpec } from './classes.js';
 import { USER_DEFINED_SCHEME, type CodedConcept } from './codes.js';
@@ -93,7 +92,8 @@ const SEGMENTATION_DERIVATION = code({ value: '113076', scheme: 'DCM', meaning: 
 
 /**
  * Writes a BINARY SEG of `labels` (integer label values on the series grid) for the classes given
- * (`classes`: the classes JSON, parsed specs, or undefined for "Label N" names of the values present).
+ * (`classes`: the classes JSON, parsed specs, or undefined for "Label N" names of the values present), in
+ * stages: the label values counted, the classes checked, the frames, the data set.
  */
 export function writeSeg(
   labels: Volume,
@@ -104,8 +104,6 @@ export function writeSeg(
 ): WrittenSeg {
   const logger = options.logger ?? defaultLog;
   const warnings: string[] = [];
-  const g = series.volume.geometry;
-  const [nx, ny, nz] = g.dims;
   labels = onSeriesGrid(labels, series, options.gridToleranceMm ?? 0.05, warnings);
   if (!algorithm?.name || !algorithm.version) {
     throw new NnsamError(
@@ -114,9 +112,53 @@ export function writeSeg(
     );
   }
 
-  // Which label values occur (one pass; label values are whole numbers below 65536).
-  const perSlice = nx * ny;
-  const data = labels.data;
+  const counts = labelCounts(labels.data);
+  const specs = segmentSpecs(classes, counts, warnings);
+  const { frames, written } = segmentFrames(
+    labels.data,
+    series.volume.geometry.dims,
+    specs,
+    counts,
+    warnings,
+  );
+
+  const sopInstanceUID = newUid();
+  const seriesInstanceUID = newUid();
+  const meta = series.meta;
+  const dataset = segDataset(series, specs, frames, algorithm, options, {
+    sopInstanceUID,
+    seriesInstanceUID,
+  });
+  const bytes = writePart10(dataset);
+  for (const w of warnings) logger.warn(w, { seg: sopInstanceUID });
+  logger.info('wrote DICOM SEG', {
+    seg: sopInstanceUID,
+    series: meta.seriesInstanceUID,
+    frames: frames.length,
+    segments: specs.length,
+    bytes: bytes.length,
+  });
+  return {
+    bytes,
+    sopInstanceUID,
+    seriesInstanceUID,
+    studyInstanceUID: meta.studyInstanceUID,
+    frameCount: frames.length,
+    segments: written,
+    warnings,
+  };
+}
+
+interface SegFrame {
+  /** Segment number (1-based) */
+  segment: number;
+  /** Slice index in the series */
+  k: number;
+  mask: Uint8Array;
+}
+
+/** Voxels per label value (whole numbers from 1 to 65535; anything else is refused, naming the voxel). */
+function labelCounts(data: Volume['data']): Map<number, number> {
   const histogram = new Float64Array(65536);
   for (let n = 0; n < data.length; n++) {
     const v = data[n]!;
@@ -131,6 +173,11 @@ export function writeSeg(
   }
   const counts = new Map<number, number>();
   histogram.forEach((c, v) => c && counts.set(v, c));
+  return counts;
+}
+
+/** The segments' classes: as given (JSON or parsed), or "Label N" for the values present; every value named. */
+function segmentSpecs(classes: unknown, counts: Map<number, number>, warnings: string[]): ClassSpec[] {
   const specs: ClassSpec[] =
     classes === undefined || classes === null
       ? defaultClasses([...counts.keys()].sort((a, b) => a - b))
@@ -158,8 +205,21 @@ export function writeSeg(
       `label values ${specs.map((s) => s.labelValue).join(', ')} are written as segments 1..${specs.length} (a SEG numbers its segments from 1)`,
     );
   }
+  return specs;
+}
 
-  // Masks of every (segment, slice) pair in one pass, then frames in (segment, slice) order.
+/**
+ * One binary frame per (segment, slice) that holds the segment, in (segment, slice) order; the masks of every
+ * pair come from one pass over the labels. No foreground at all: one empty frame.
+ */
+function segmentFrames(
+  data: Volume['data'],
+  [nx, ny, nz]: [number, number, number],
+  specs: ClassSpec[],
+  counts: Map<number, number>,
+  warnings: string[],
+): { frames: SegFrame[]; written: WrittenSegment[] } {
+  const perSlice = nx * ny;
   const segmentOf = new Int32Array(65536).fill(-1);
   specs.forEach((spec, n) => (segmentOf[spec.labelValue] = n));
   const masks: Map<number, Uint8Array>[] = specs.map(() => new Map());
@@ -174,7 +234,7 @@ export function writeSeg(
     }
     slice.forEach((mask, n) => mask && masks[n]!.set(k, mask));
   }
-  const frames: { segment: number; k: number; mask: Uint8Array }[] = [];
+  const frames: SegFrame[] = [];
   const written: WrittenSegment[] = specs.map((spec, n) => {
     const slices = [...masks[n]!.keys()].sort((x, y) => x - y);
     for (const k of slices) frames.push({ segment: n + 1, k, mask: masks[n]!.get(k)! });
@@ -194,13 +254,24 @@ export function writeSeg(
       'the label volume has no foreground: the SEG holds one empty frame (segment 1 on the first slice)',
     );
   }
+  return { frames, written };
+}
 
+/** The SEG's data set: patient and study from the series, one segment per class, the frames packed. */
+function segDataset(
+  series: DicomSeries,
+  specs: ClassSpec[],
+  frames: SegFrame[],
+  algorithm: SegAlgorithm,
+  options: WriteSegOptions,
+  { sopInstanceUID, seriesInstanceUID }: { sopInstanceUID: string; seriesInstanceUID: string },
+): Dataset {
   const now = new Date();
   const date = dicomDate(now);
   const time = dicomTime(now);
   const meta = series.meta;
-  const sopInstanceUID = newUid();
-  const seriesInstanceUID = newUid();
+  const g = series.volume.geometry;
+  const [nx, ny, nz] = g.dims;
   const dimensionOrganizationUID = newUid();
   const iop = [...g.direction[0], ...g.direction[1]].map(ds);
   const referenced = new Map<string, string>(); // SOP instance -> class, in slice order
@@ -209,7 +280,7 @@ export function writeSeg(
     referenced.set(s.sopInstanceUID, s.sopClassUID);
   }
 
-  const dataset: Dataset = {
+  return {
     SpecificCharacterSet: 'ISO_IR 192',
     TimezoneOffsetFromUTC: '+0000', // the dates and times below are UTC
     ImageType: ['DERIVED', 'PRIMARY'],
@@ -303,24 +374,6 @@ export function writeSeg(
       : {}),
     PixelData: [packFrames(frames.map((f) => f.mask))],
     _vrMap: { PixelData: 'OB' },
-  };
-  const bytes = writePart10(dataset);
-  for (const w of warnings) logger.warn(w, { seg: sopInstanceUID });
-  logger.info('wrote DICOM SEG', {
-    seg: sopInstanceUID,
-    series: meta.seriesInstanceUID,
-    frames: frames.length,
-    segments: specs.length,
-    bytes: bytes.length,
-  });
-  return {
-    bytes,
-    sopInstanceUID,
-    seriesInstanceUID,
-    studyInstanceUID: meta.studyInstanceUID,
-    frameCount: frames.length,
-    segments: written,
-    warnings,
   };
 }
 

@@ -17,8 +17,16 @@ import { join, relative } from 'node:path';
 
 import { NnsamError } from '../util/errors.js';
 import { log as defaultLog, type Logger } from '../util/logger.js';
-import { cross, dot, norm, normalize, voxelToPatient } from '../volume/geometry.js';
-import type { Geometry, Vec3, Volume } from '../volume/types.js';
+import {
+  cross,
+  dot,
+  norm,
+  normalize,
+  voxelToPatient,
+  type Geometry,
+  type Vec3,
+  type Volume,
+} from '../volume/index.js';
 import { canDecodeLocally, transferSyntaxName } from './codecs.js';
 import type { DicomwebClient } from './dicomweb.js';
 import { isPart10, item, num, nums, parsePart10, seq, str, type Dataset, type Part10 } from './part10.js';
@@ -271,7 +279,11 @@ interface Frame {
   sliceThickness?: number;
 }
 
-/** Builds a DicomSeries from parsed objects (shared by the file and DICOMweb loaders). */
+/**
+ * Builds a DicomSeries from parsed objects (shared by the file and DICOMweb loaders), in stages: the image
+ * objects and their SOP UIDs, the series chosen and its UIDs, the frames checked for consistency, sorted
+ * along the slice normal, the geometry, the rescaled pixels, the metadata.
+ */
 export async function buildSeries(
   objects: LoadedObject[],
   where: string,
@@ -280,7 +292,6 @@ export async function buildSeries(
 ): Promise<DicomSeries> {
   const logger = options.logger ?? defaultLog;
   const policy = options.missingUids ?? 'derive';
-  const derived: { attribute: string; uid: string }[] = [];
 
   const images = objects.filter((o) => isImageObject(o.part.dataset));
   const nonImages = objects.length - images.length;
@@ -290,9 +301,40 @@ export async function buildSeries(
       hint: 'Point at the folder (or files) of the image series itself.',
     });
   }
+  const sop = sopUids(images, policy, warnings);
+  const chosen = chooseSeries(images, where, options.seriesInstanceUID);
+  const uids = seriesUids(chosen.members, chosen.seriesUid, where, policy, sop, warnings);
+  const { members } = chosen;
+  const first = members[0]!.part.dataset;
 
-  // SOP Instance / Class UIDs: from the data set, else the file meta, else derived from the bytes.
-  const sop = new Map<LoadedObject, { instance: string; klass: string }>();
+  const { frames, layout } = checkedFrames(members, sop);
+  const sorted = sortAlongNormal(frames);
+  const { geometry, spacing, tiltDegrees } = seriesGeometry(sorted, layout, first, warnings);
+  const { data, fitsInt16 } = await rescaledPixels(members, sorted.frames, layout);
+
+  const meta = seriesMeta(first, uids, sorted.frames, members);
+  const slices: SliceRef[] = sorted.frames.map((f) => ({
+    sopInstanceUID: f.sopInstanceUID,
+    sopClassUID: f.sopClassUID,
+    ...(f.frameNumber !== undefined ? { frameNumber: f.frameNumber } : {}),
+    position: f.position,
+  }));
+  for (const w of warnings) logger.warn(w, { series: uids.seriesUid });
+  logger.info('loaded DICOM series', {
+    series: uids.seriesUid,
+    dims: geometry.dims,
+    spacing: geometry.spacing.map((s) => +s.toFixed(4)),
+    type: fitsInt16 ? 'int16' : 'float32',
+    warnings: warnings.length,
+  });
+  return { volume: { geometry, data }, meta, slices, spacing, tiltDegrees, warnings };
+}
+
+type SopIds = Map<LoadedObject, { instance: string; klass: string }>;
+
+/** SOP Instance / Class UIDs: from the data set, else the file meta, else derived from the bytes. */
+function sopUids(images: LoadedObject[], policy: 'derive' | 'reject', warnings: string[]): SopIds {
+  const sop: SopIds = new Map();
   let filledSop = 0;
   for (const o of images) {
     let instance = str(o.part.dataset, 'SOPInstanceUID');
@@ -318,23 +360,31 @@ export async function buildSeries(
         `(or derived from the file content)`,
     );
   }
+  return sop;
+}
 
-  // Group into series; an empty SeriesInstanceUID forms its own group.
+/** The images of the series asked for, or of the only series there is ('' when its UID is empty). */
+function chooseSeries(
+  images: LoadedObject[],
+  where: string,
+  wanted: string | undefined,
+): { seriesUid: string; members: LoadedObject[] } {
+  // an empty SeriesInstanceUID forms its own group
   const groups = new Map<string, LoadedObject[]>();
   for (const o of images) {
     const uid = str(o.part.dataset, 'SeriesInstanceUID') ?? '';
     groups.set(uid, [...(groups.get(uid) ?? []), o]);
   }
-  let seriesUid: string;
-  if (options.seriesInstanceUID) {
-    if (!groups.has(options.seriesInstanceUID)) {
+  if (wanted) {
+    if (!groups.has(wanted)) {
       throw new NnsamError(
         'series_not_found',
-        `${where} holds no images of series ${options.seriesInstanceUID} (it holds ${describeGroups(groups)})`,
+        `${where} holds no images of series ${wanted} (it holds ${describeGroups(groups)})`,
       );
     }
-    seriesUid = options.seriesInstanceUID;
-  } else if (groups.size > 1) {
+    return { seriesUid: wanted, members: groups.get(wanted)! };
+  }
+  if (groups.size > 1) {
     throw new NnsamError(
       'mixed_series',
       `${where} holds ${groups.size} image series: ${describeGroups(groups)}`,
@@ -342,11 +392,30 @@ export async function buildSeries(
         hint: 'Choose one with --series-uid (or the seriesInstanceUID option), or put each series in its own folder.',
       },
     );
-  } else {
-    seriesUid = [...groups.keys()][0]!;
   }
-  const members = groups.get(seriesUid)!;
+  const [seriesUid, members] = [...groups.entries()][0]!;
+  return { seriesUid, members };
+}
+
+interface SeriesUids {
+  studyUid: string;
+  seriesUid: string;
+  forUid: string;
+  derived: { attribute: string; uid: string }[];
+}
+
+/** Series, study and frame of reference UIDs, empty ones derived from the content (policy 'derive'). */
+function seriesUids(
+  members: LoadedObject[],
+  givenSeriesUid: string,
+  where: string,
+  policy: 'derive' | 'reject',
+  sop: SopIds,
+  warnings: string[],
+): SeriesUids {
+  const derived: SeriesUids['derived'] = [];
   const first = members[0]!.part.dataset;
+  let seriesUid = givenSeriesUid;
   if (!seriesUid) {
     if (policy === 'reject') throw missingUid(members[0]!.part.where, 'SeriesInstanceUID');
     const sops = members.map((m) => sop.get(m)!.instance).sort();
@@ -375,8 +444,17 @@ export async function buildSeries(
   for (const d of derived) {
     warnings.push(`${d.attribute} was empty: using ${d.uid}, derived from the content (policy 'derive')`);
   }
+  return { studyUid, seriesUid, forUid, derived };
+}
 
-  // Frames with their geometry.
+/**
+ * Every frame with its geometry, checked: one SOP Instance UID (+ frame) each, one image size, grayscale, one
+ * orientation and one pixel spacing.
+ */
+function checkedFrames(
+  members: LoadedObject[],
+  sop: SopIds,
+): { frames: Frame[]; layout: ReturnType<typeof pixelLayout> } {
   const frames: Frame[] = [];
   for (const o of members) frames.push(...framesOf(o, sop.get(o)!));
   // labels and SEG frames find their slice by SOP Instance UID (+ frame): two images with one UID are ambiguous
@@ -430,18 +508,33 @@ export async function buildSeries(
       );
     }
   }
+  return { frames, layout };
+}
 
-  // Sort along the slice normal (row cosine x column cosine).
+interface SortedFrames {
+  /** In slice order: along the slice normal */
+  frames: Frame[];
+  row: Vec3;
+  col: Vec3;
+  normal: Vec3;
+  /** Each frame's position along the normal, and the gaps between neighbours (mm) */
+  depth: number[];
+  gaps: number[];
+}
+
+/** The frames sorted along the slice normal (row cosine x column cosine); two at one position are refused. */
+function sortAlongNormal(frames: Frame[]): SortedFrames {
+  const frame0 = frames[0]!;
   const row = normalize(frame0.orientation.slice(0, 3) as Vec3);
   const col = normalize(frame0.orientation.slice(3, 6) as Vec3);
   const normal = normalize(cross(row, col));
-  frames.sort((a, b) => dot(a.position, normal) - dot(b.position, normal));
-  const depth = frames.map((f) => dot(f.position, normal));
+  const sorted = [...frames].sort((a, b) => dot(a.position, normal) - dot(b.position, normal));
+  const depth = sorted.map((f) => dot(f.position, normal));
   const gaps = depth.slice(1).map((d, n) => d - depth[n]!);
   for (let n = 0; n < gaps.length; n++) {
     if (gaps[n]! < 1e-3) {
-      const a = frames[n]!;
-      const b = frames[n + 1]!;
+      const a = sorted[n]!;
+      const b = sorted[n + 1]!;
       throw new NnsamError(
         'duplicate_slice_position',
         `${describeFrame(a)} and ${describeFrame(b)} lie at the same position (${fmt(a.position)})`,
@@ -451,8 +544,18 @@ export async function buildSeries(
       );
     }
   }
+  return { frames: sorted, row, col, normal, depth, gaps };
+}
 
-  // Geometry.
+/** The volume geometry of the sorted frames, their spacing and tilt; irregular spacing or tilt warned of. */
+function seriesGeometry(
+  sorted: SortedFrames,
+  layout: ReturnType<typeof pixelLayout>,
+  first: Dataset,
+  warnings: string[],
+): { geometry: Geometry; spacing: SliceSpacing; tiltDegrees: number } {
+  const { frames, row, col, normal, depth, gaps } = sorted;
+  const frame0 = frames[0]!;
   const nz = frames.length;
   const [sy, sx] = frame0.pixelSpacing as [number, number]; // PixelSpacing = row spacing \ column spacing
   let kDirection: Vec3;
@@ -504,8 +607,19 @@ export async function buildSeries(
       `slice positions are not on one straight line (up to ${maxPositionErrorMm.toFixed(2)} mm off the volume grid)`,
     );
   }
+  return {
+    geometry,
+    spacing: { mean: meanGap, min: minGap, max: maxGap, uniform, maxPositionErrorMm },
+    tiltDegrees,
+  };
+}
 
-  // Pixels: decode, then rescale into one array.
+/** The decoded pixels rescaled into one array: Int16Array when every value fits, Float32Array otherwise. */
+async function rescaledPixels(
+  members: LoadedObject[],
+  frames: Frame[],
+  layout: ReturnType<typeof pixelLayout>,
+): Promise<{ data: Int16Array | Float32Array; fitsInt16: boolean }> {
   const stored = new Map<LoadedObject, StoredArray[]>();
   for (const o of members) stored.set(o, await storedFrames(o.part));
   const perSlice = layout.columns * layout.rows;
@@ -521,18 +635,23 @@ export async function buildSeries(
     }
     return lo + f.intercept >= -32768 && hi + f.intercept <= 32767;
   });
-  const data = fitsInt16 ? new Int16Array(perSlice * nz) : new Float32Array(perSlice * nz);
+  const data = fitsInt16
+    ? new Int16Array(perSlice * frames.length)
+    : new Float32Array(perSlice * frames.length);
   frames.forEach((f, k) => {
     const values = stored.get(f.object)![f.frameIndex]!;
     const base = k * perSlice;
     for (let n = 0; n < perSlice; n++) data[base + n] = values[n]! * f.slope + f.intercept;
   });
+  return { data, fitsInt16 };
+}
 
-  const sliceThickness = frames.find((f) => f.sliceThickness !== undefined)?.sliceThickness;
-  const meta: SeriesMeta = {
-    studyInstanceUID: studyUid,
-    seriesInstanceUID: seriesUid,
-    frameOfReferenceUID: forUid,
+/** The series' metadata from its first image (the UIDs as chosen or derived). */
+function seriesMeta(first: Dataset, uids: SeriesUids, frames: Frame[], members: LoadedObject[]): SeriesMeta {
+  return {
+    studyInstanceUID: uids.studyUid,
+    seriesInstanceUID: uids.seriesUid,
+    frameOfReferenceUID: uids.forUid,
     modality: str(first, 'Modality') ?? 'OT',
     seriesDescription: str(first, 'SeriesDescription'),
     seriesNumber: num(first, 'SeriesNumber'),
@@ -547,31 +666,9 @@ export async function buildSeries(
     accessionNumber: str(first, 'AccessionNumber'),
     referringPhysicianName: str(first, 'ReferringPhysicianName'),
     manufacturer: str(first, 'Manufacturer'),
-    sliceThickness,
-    derivedUids: derived,
+    sliceThickness: frames.find((f) => f.sliceThickness !== undefined)?.sliceThickness,
+    derivedUids: uids.derived,
     transferSyntaxes: [...new Set(members.map((m) => m.part.transferSyntaxUID))],
-  };
-  const slices: SliceRef[] = frames.map((f) => ({
-    sopInstanceUID: f.sopInstanceUID,
-    sopClassUID: f.sopClassUID,
-    ...(f.frameNumber !== undefined ? { frameNumber: f.frameNumber } : {}),
-    position: f.position,
-  }));
-  for (const w of warnings) logger.warn(w, { series: seriesUid });
-  logger.info('loaded DICOM series', {
-    series: seriesUid,
-    dims: geometry.dims,
-    spacing: geometry.spacing.map((s) => +s.toFixed(4)),
-    type: fitsInt16 ? 'int16' : 'float32',
-    warnings: warnings.length,
-  });
-  return {
-    volume: { geometry, data },
-    meta,
-    slices,
-    spacing: { mean: meanGap, min: minGap, max: maxGap, uniform, maxPositionErrorMm },
-    tiltDegrees,
-    warnings,
   };
 }
 

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { NnsamError } from '../util/errors.js';
-import { readNifti } from '../volume/nifti.js';
+import { readNifti } from '../volume/index.js';
 import type { ClassMap, TrainingCase } from './types.js';
 
 export const ManifestSchema = z.object({

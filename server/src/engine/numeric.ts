@@ -1,5 +1,5 @@
 /** Small numeric helpers shared by planning, preprocessing and inference (no dependencies). */
-import type { ScalarArray } from '../volume/types.js';
+import type { ScalarArray } from '../volume/index.js';
 
 export type NumericArray = ScalarArray | number[];
 

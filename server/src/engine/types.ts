@@ -1,5 +1,5 @@
 /** Inputs of the engine's public API (volumes in memory: the server builds them from DICOM). */
-import type { Volume } from '../volume/types.js';
+import type { Volume } from '../volume/index.js';
 
 /**
  * One training volume: the image, its label volume on the same grid, and which slices (k) are labelled.

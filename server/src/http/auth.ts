@@ -7,8 +7,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
 import type { ServerConfig } from '../config.js';
-import { hashToken, TokenRepo } from '../store/tokens.js';
-import type { Store } from '../store/index.js';
+import { hashToken, TokenRepo, type Store } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
 
 export interface Principal {

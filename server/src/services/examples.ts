@@ -14,8 +14,7 @@ import {
   type DicomwebClient,
 } from '../dicom/index.js';
 import { validateCase } from '../engine/index.js';
-import { newId } from '../store/ids.js';
-import type { Store, StoredExample, StoredSource } from '../store/index.js';
+import { newId, type Store, type StoredExample, type StoredSource } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
 import type { Volume } from '../volume/index.js';
 import { classNames } from './classes.js';

@@ -10,8 +10,7 @@ import { gzipSync } from 'node:zlib';
 
 import type { Info } from '../api/index.js';
 import { jsonValue } from '../dicom/index.js';
-import { mobileSamStatus } from '../engine/encoders/mobilesam.js';
-import { loadModel, trainerEnvironment } from '../engine/index.js';
+import { loadModel, mobileSamStatus, trainerEnvironment } from '../engine/index.js';
 import type { ServerServices } from './types.js';
 import type { JobHandlers } from '../jobs/types.js';
 import type { Store } from '../store/index.js';

@@ -13,8 +13,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 
 import { ClassDef, Model } from '../api/index.js';
-import { newId } from '../store/ids.js';
-import type { Store } from '../store/index.js';
+import { newId, type Store } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
 import { readTar, writeTar } from '../util/tar.js';
 

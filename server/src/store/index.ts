@@ -53,3 +53,5 @@ export type { StoredExample, StoredSource } from './examples.js';
 export { publicExample } from './examples.js';
 export type { StoredJob } from './jobs.js';
 export { publicJob } from './jobs.js';
+export { newId } from './ids.js';
+export { hashToken, TokenRepo } from './tokens.js';

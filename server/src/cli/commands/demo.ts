@@ -14,7 +14,7 @@ import { makePhantom } from '../../demo/phantom.js';
 import { startDemo, type Demo } from '../../demo/start.js';
 import { NnsamError } from '../../util/errors.js';
 import { repoRoot } from '../../util/paths.js';
-import { writeNifti } from '../../volume/nifti.js';
+import { writeNifti } from '../../volume/index.js';
 
 interface DemoFlags {
   check?: boolean;

@@ -8,10 +8,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import { type Command, InvalidArgumentError } from 'commander';
-import '../../engine/ort-env.js'; // before onnxruntime-node
+import '../../engine/ort-env.js'; // before onnxruntime-node: its one setup import, not an engine API
 import * as ort from 'onnxruntime-node';
 
-import { exportMobileSamOnnx } from '../../engine/encoders/mobilesam.js';
+import { exportMobileSamOnnx } from '../../engine/index.js';
 import { NnsamError, errorMessage } from '../../util/errors.js';
 
 /** What every nnSAM encoder takes and gives (N slices): SAM-normalized 1024x1024 RGB -> 256x64x64. */

@@ -4,9 +4,7 @@ import { availableParallelism } from 'node:os';
 
 import type { Command } from 'commander';
 
-import { resolveEncoder } from '../../engine/encoders/registry.js';
-import { loadManifestCases } from '../../engine/manifest.js';
-import { planFromCases, type Plan } from '../../engine/planning/plan.js';
+import { loadManifestCases, planFromCases, resolveEncoder, type Plan } from '../../engine/index.js';
 import { intOption, positiveNumber } from '../options.js';
 
 /** A few human lines about a plan (the JSON is the full story). */

@@ -4,19 +4,21 @@ import { basename, dirname, join } from 'node:path';
 
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { EmbeddingCache } from '../../engine/encoders/cache.js';
-import { predictVolume, type InferenceRun } from '../../engine/inference/predict.js';
 import {
   AMBIGUOUS_RATIO,
+  EmbeddingCache,
   everySlice,
   leastCertainSlices,
+  loadModel,
   MIN_AMBIGUOUS_PIXELS,
+  predictVolume,
   UNCERTAINTY_RULE,
+  type InferenceRun,
+  type Precision,
   type SliceUncertainty,
-} from '../../engine/inference/uncertainty.js';
-import { loadModel, type Precision } from '../../engine/model.js';
+} from '../../engine/index.js';
 import { NnsamError } from '../../util/errors.js';
-import { readNifti, writeNifti } from '../../volume/nifti.js';
+import { readNifti, writeNifti } from '../../volume/index.js';
 import { intOption } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
 

@@ -5,12 +5,9 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 
-import { parseClasses } from '../../dicom/classes.js';
-import { writeFileAtomic } from '../../dicom/files.js';
-import { readSeg } from '../../dicom/seg-read.js';
-import { writeSeg } from '../../dicom/seg-write.js';
+import { parseClasses, readSeg, writeFileAtomic, writeSeg } from '../../dicom/index.js';
 import { NnsamError } from '../../util/errors.js';
-import { readNifti } from '../../volume/nifti.js';
+import { readNifti } from '../../volume/index.js';
 import { version } from '../../version.js';
 import { addSeriesOptions, loadSeriesOption, writeNiftiAtomic, type SeriesOptions } from './volume.js';
 

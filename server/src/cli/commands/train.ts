@@ -3,9 +3,7 @@ import { join } from 'node:path';
 
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { loadManifestCases } from '../../engine/manifest.js';
-import { parsePlanOverride, type PlanOverride } from '../../engine/planning/overrides.js';
-import { trainModel } from '../../engine/training/train.js';
+import { loadManifestCases, parsePlanOverride, trainModel, type PlanOverride } from '../../engine/index.js';
 import { intOption, positiveNumber } from '../options.js';
 import { createProgressPrinter } from '../progress.js';
 import { planSummary } from './plan.js';

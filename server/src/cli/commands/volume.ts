@@ -5,11 +5,9 @@
 import type { Command } from 'commander';
 import { gzipSync } from 'node:zlib';
 
-import { writeFileAtomic } from '../../dicom/files.js';
-import { loadSeriesFromFiles, type DicomSeries } from '../../dicom/series.js';
+import { loadSeriesFromFiles, writeFileAtomic, type DicomSeries } from '../../dicom/index.js';
 import { NnsamError } from '../../util/errors.js';
-import { encodeNifti } from '../../volume/nifti.js';
-import type { Volume } from '../../volume/types.js';
+import { encodeNifti, type Volume } from '../../volume/index.js';
 
 export interface SeriesOptions {
   series: string;

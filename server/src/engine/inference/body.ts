@@ -5,7 +5,7 @@
  * Other modalities keep nnU-Net's rule: non-zero. The in-plane box covers the body of every slice, so all
  * slices of a volume share one canvas and can share onnxruntime batches.
  */
-import type { Volume } from '../../volume/types.js';
+import type { Volume } from '../../volume/index.js';
 
 export const BODY_HU = -500;
 

@@ -8,7 +8,7 @@
  * their embeddings. Series with slices as far apart as a cell (most clinical CT at 2.5-5 mm, MR, ACDC at
  * 10 mm) keep stride 1: every slice its own embedding. docs/engine.md (Inference) has the measurements.
  */
-import type { Geometry } from '../../volume/types.js';
+import type { Geometry } from '../../volume/index.js';
 import { EMBEDDING_GRID } from '../types.js';
 
 /** Stride along the slice axis: floor(embedding cell / (2 x slice spacing)), at least 1. */

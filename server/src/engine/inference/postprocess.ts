@@ -3,7 +3,7 @@
  * class (3D, 26-connected as scikit-image's default full connectivity), which a model enables per class only
  * when it improved Dice on held-out labelled slices.
  */
-import type { Vec3 } from '../../volume/types.js';
+import type { Vec3 } from '../../volume/index.js';
 
 /** In-place softmax over channels of [channels, pixels]. */
 export function softmaxChannels(logits: Float32Array, channels: number, pixels: number): Float32Array {

@@ -19,7 +19,7 @@ import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js'
 import { resampleProbabilities } from '../preprocessing/resample.js';
 import { stage, type ProgressListener } from '../progress.js';
 import type { Device } from '../session-thread.js';
-import type { Volume } from '../../volume/types.js';
+import type { Volume } from '../../volume/index.js';
 import { bodyExtent } from './body.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
 import { InterpolatedEmbeddings, embeddingSliceStride } from './embedding-slices.js';

@@ -4,7 +4,7 @@
  * normalization needs. Spacing and shape are [rows, cols] = [j, i].
  */
 import { NnsamError } from '../../util/errors.js';
-import type { Volume } from '../../volume/types.js';
+import type { Volume } from '../../volume/index.js';
 import { meanStd, percentiles } from '../numeric.js';
 import type { ClassMap, TrainingCase } from '../types.js';
 

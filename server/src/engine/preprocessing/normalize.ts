@@ -4,7 +4,7 @@
  *   then z-score with that foreground's mean and std (all stored in the plan, so inference uses them too);
  * - ZScoreNormalization (MR and everything else): z-score with the mean and std of the image itself.
  */
-import type { Volume } from '../../volume/types.js';
+import type { Volume } from '../../volume/index.js';
 import { meanStd } from '../numeric.js';
 import type { Normalization } from '../planning/plan.js';
 

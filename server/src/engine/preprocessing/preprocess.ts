@@ -3,7 +3,7 @@
  * slice in-plane to the plan's target spacing. Slices are produced on demand so a long CT series never sits
  * in memory twice.
  */
-import type { Volume } from '../../volume/types.js';
+import type { Volume } from '../../volume/index.js';
 import { inPlaneShape, inPlaneSpacing } from '../planning/fingerprint.js';
 import type { Plan } from '../planning/plan.js';
 import { intensityTransform, normalizeInto, type IntensityTransform } from './normalize.js';

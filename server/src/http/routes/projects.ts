@@ -2,8 +2,7 @@ import { z } from 'zod';
 
 import { Example, ExampleCreate, Id, Job, Project, ProjectCreate, TrainRequest } from '../../api/index.js';
 import { TrainJobPayload } from '../../jobs/payloads.js';
-import { newId } from '../../store/ids.js';
-import { publicExample, publicJob } from '../../store/index.js';
+import { newId, publicExample, publicJob } from '../../store/index.js';
 import { requireLabelledExamples } from '../../services/training-set.js';
 import { NnsamError } from '../../util/errors.js';
 import type { AppContext } from '../context.js';

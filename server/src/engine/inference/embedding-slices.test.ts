@@ -1,34 +1,21 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Geometry } from '../../volume/types.js';
+import { geometry } from '../../../../test/support/engine-fixtures.js';
 import { InterpolatedEmbeddings, embeddingSliceStride } from './embedding-slices.js';
-
-function geometryOf(dims: Geometry['dims'], spacing: Geometry['spacing']): Geometry {
-  return {
-    dims,
-    spacing,
-    origin: [0, 0, 0],
-    direction: [
-      [1, 0, 0],
-      [0, 1, 0],
-      [0, 0, 1],
-    ],
-  };
-}
 
 describe('the SAM encoder slice stride', () => {
   it('samples the slice axis twice per embedding cell: thin CT gets a stride, thick slices none', () => {
     // 512 x 0.75 mm = 384 mm field of view: 6 mm per embedding cell
-    expect(embeddingSliceStride(geometryOf([512, 512, 300], [0.75, 0.75, 1]))).toBe(3);
-    expect(embeddingSliceStride(geometryOf([512, 512, 600], [0.75, 0.75, 0.5]))).toBe(6);
-    expect(embeddingSliceStride(geometryOf([512, 512, 120], [0.75, 0.75, 2.5]))).toBe(1);
+    expect(embeddingSliceStride(geometry([512, 512, 300], [0.75, 0.75, 1]))).toBe(3);
+    expect(embeddingSliceStride(geometry([512, 512, 600], [0.75, 0.75, 0.5]))).toBe(6);
+    expect(embeddingSliceStride(geometry([512, 512, 120], [0.75, 0.75, 2.5]))).toBe(1);
     // the finer of the two in-plane cells decides (a 192 mm-wide field of view: 3 mm cells)
-    expect(embeddingSliceStride(geometryOf([256, 512, 300], [0.75, 0.75, 1]))).toBe(1);
+    expect(embeddingSliceStride(geometry([256, 512, 300], [0.75, 0.75, 1]))).toBe(1);
     // ACDC: 10 mm slices
-    expect(embeddingSliceStride(geometryOf([216, 256, 10], [1.5, 1.5, 10]))).toBe(1);
+    expect(embeddingSliceStride(geometry([216, 256, 10], [1.5, 1.5, 10]))).toBe(1);
     // too few slices or no spacing to go by
-    expect(embeddingSliceStride(geometryOf([512, 512, 2], [0.75, 0.75, 0.5]))).toBe(1);
-    expect(embeddingSliceStride(geometryOf([512, 512, 50], [0.75, 0.75, 0]))).toBe(1);
+    expect(embeddingSliceStride(geometry([512, 512, 2], [0.75, 0.75, 0.5]))).toBe(1);
+    expect(embeddingSliceStride(geometry([512, 512, 50], [0.75, 0.75, 0]))).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@
  * result must still be a valid plan, and plan.json records what was set (plan.overrides).
  */
 import { NnsamError } from '../../util/errors.js';
+import { issuesText } from '../../util/zod-issues.js';
 import { PlanSchema, type Plan } from './plan.js';
 
 export interface PlanOverride {
@@ -56,7 +57,7 @@ export function applyPlanOverrides(plan: Plan, overrides: PlanOverride[]): Plan 
   }
   const parsed = PlanSchema.safeParse(copy);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const problems = issuesText(parsed.error, Infinity);
     throw new NnsamError('bad_plan_override', `The plan overrides make an invalid plan: ${problems}.`, {
       hint: 'Give values of the same type as plan.json has (numbers, booleans, [a, b] arrays).',
     });

@@ -56,11 +56,12 @@ def with_defaults(value: Any, schema: dict) -> Any:
                     return with_defaults(value, branch)
             return copy.deepcopy(value)
     if isinstance(value, dict) and "properties" in schema:
-        out = copy.deepcopy(value)
-        for key, sub in schema["properties"].items():
+        properties = schema["properties"]
+        # each value copied once: by the recursion where the schema describes it, else as it is
+        out = {key: with_defaults(v, properties[key]) if key in properties else copy.deepcopy(v)
+               for key, v in value.items()}
+        for key, sub in properties.items():
             if key not in out and "default" in sub:
-                out[key] = copy.deepcopy(sub["default"])
-            if key in out:
-                out[key] = with_defaults(out[key], sub)
+                out[key] = with_defaults(copy.deepcopy(sub["default"]), sub)
         return out
     return copy.deepcopy(value)

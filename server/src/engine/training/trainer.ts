@@ -4,10 +4,9 @@
  * after a grace period.
  */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 import { NnsamError } from '../../util/errors.js';
 import { log } from '../../util/logger.js';

@@ -7,7 +7,6 @@
 import { z } from 'zod';
 
 import { PlanSchema } from '../planning/plan.js';
-import { IGNORE_VALUE } from '../types.js';
 
 /** The plan blocks the trainer reads; the other keys of plan.json pass through unchecked there. */
 export const TrainerPlan = PlanSchema.pick({
@@ -29,7 +28,7 @@ export const TrainerDatasetSlice = z.object({
   shape: Shape,
   /** float32 .npy: [rows, cols], or [inputSlices, rows, cols] for 2.5D; paths relative to the folder */
   image: z.string(),
-  /** uint8 .npy [rows, cols] (class values, IGNORE_VALUE where unlabelled); absent for split unlabelled */
+  /** uint8 .npy [rows, cols] (class values, the ignore value where unlabelled); absent for split unlabelled */
   label: z.string().optional(),
   /** float16 .npy [channels, grid, grid], when the plan has an embedding */
   embedding: z.string().optional(),
@@ -38,9 +37,10 @@ export type TrainerDatasetSlice = z.infer<typeof TrainerDatasetSlice>;
 
 export const TrainerDataset = z.object({
   format: z.literal(1),
-  numClasses: z.number().int().min(2),
-  classes: z.record(z.string(), z.string()),
-  ignoreValue: z.literal(IGNORE_VALUE),
+  // as the plan has them: one owner
+  numClasses: PlanSchema.shape.numClasses,
+  classes: PlanSchema.shape.classes,
+  ignoreValue: PlanSchema.shape.ignoreValue,
   embedding: z.object({ channels: z.number().int().positive(), grid: Shape }).nullable(),
   slices: z.array(TrainerDatasetSlice),
 });

@@ -83,6 +83,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--embedding-stride", type=int, default=None,
                    help="e2e with --e2e-encoder: the SAM encoder on every n-th slice (default: the server's rule "
                         "by slice spacing; 1 = every slice)")
+    p.add_argument("--overlap-sessions", action=argparse.BooleanOptionalAction, default=None,
+                   help="e2e with --e2e-encoder: run the encoder's session while the network's runs (default: the "
+                        "server's, in turns on a CPU)")
+    p.add_argument("--e2e-compare", choices=("every-slice", "sessions", "none"), default="every-slice",
+                   help="e2e with --e2e-encoder: one more run with the encoder on every slice (when the default "
+                        "stride is > 1), or with the sessions the other way (at once / in turns), or none")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
                    help="e2e: the network's float32 export or its int8 quantization (opt-in)")
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
@@ -253,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
 
                 encoder = str(choose_encoder(args.encoder_onnx, args.threads).onnx)
             inference = {"tta": args.tta, "whole_slice": args.whole_slice, "crop": args.crop,
-                         "precision": args.precision, "embedding_stride": args.embedding_stride}
+                         "precision": args.precision, "embedding_stride": args.embedding_stride,
+                         "overlap_sessions": args.overlap_sessions}
             r = e2e_speed(args.threads, runs=args.runs, size=args.e2e_size, slices=args.e2e_slices, encoder=encoder,
-                          iterations=args.e2e_iterations, **inference)
+                          iterations=args.e2e_iterations, compare=args.e2e_compare, **inference)
             r.update(load_average=load_before, load_average_after=load_average(), command=command)
             # one file per variant: e2e.json is the server's defaults (no encoder), 300 x 512²
             variant = ("-sam" if args.e2e_encoder else "") + e2e_variant(**inference)

@@ -457,7 +457,7 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
                   f"{inf['slicesRun']} slices run, {inf['slicesSkipped']} without body skipped; {inf['precision']}; "
                   f"{inf['inputsPerSlice']} network input(s) per slice ({inf['device']})."
                   + (f" SAM encoder on every {'' if inf['embeddingStride'] == 1 else _ordinal(inf['embeddingStride']) + ' '}"
-                     "slice." if inf.get("embeddingStride") else "")]
+                     "slice" + _sessions(inf) + "." if inf.get("embeddingStride") else "")]
     every = r.get("everySlice")
     if every:
         run = every["run"]
@@ -467,6 +467,15 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
                   "Dice against the truth there: "
                   + ", ".join(f"{k} {fmt(v, 3)}" for k, v in every["dice"].items())
                   + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
+    other = r.get("otherSessions")
+    if other:
+        run = other["run"]
+        how = _sessions(run.get("inference") or {}).replace(", its session", "the encoder's session")
+        lines += ["", f"The same model with {how}, run right after: **{run['seconds']:.1f} s** (embed "
+                  f"{run['stages']['embed']:.1f} s, infer {run['stages']['infer']:.1f} s, "
+                  f"{run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS {run['peakRssMiB']:.0f} MiB): "
+                  f"{run['seconds'] / r['secondsMedian']:.2f} x this run's time; labels differ on "
+                  f"{100 * other['labelsChanged']:.3f} % of voxels."]
     lines += ["", f"Peak RSS of the segment process (VmHWM): {r['peakRssMiB']:.0f} MiB. Opening the onnxruntime "
               f"sessions: {run0['modelLoadSeconds']:.2f} s (not in the stages: a server keeps them open). SEG: "
               f"{run0['segFrames']} frames, {run0['segBytes'] / 2**20:.1f} MiB. Fetched {run0['instancesFetched']} "
@@ -477,6 +486,13 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     if plot:
         lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
     return lines
+
+
+def _sessions(inf: dict) -> str:
+    """How the encoder's onnxruntime session and the network's shared the cores (absent: results before it was
+    an option, when they ran at once)."""
+    overlap = inf.get("overlapSessions", True)
+    return ", its session and the network's " + ("at once" if overlap else "in turns")
 
 
 def _ordinal(n: int) -> str:

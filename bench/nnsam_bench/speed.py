@@ -601,30 +601,36 @@ def _on_off(value: bool | None) -> str:
 
 
 def e2e_variant(tta: bool | None = None, whole_slice: bool | None = None, crop: bool | None = None,
-                precision: str = "fp32", embedding_stride: int | None = None) -> str:
+                precision: str = "fp32", embedding_stride: int | None = None,
+                overlap_sessions: bool | None = None) -> str:
     """Result-name suffix of the inference options that differ from the server's defaults."""
     return ({None: "", True: "-tta", False: "-notta"}[tta] + ("-tiles" if whole_slice is False else "")
             + ("-nocrop" if crop is False else "") + ("-int8" if precision == "int8" else "")
-            + (f"-stride{embedding_stride}" if embedding_stride is not None else ""))
+            + (f"-stride{embedding_stride}" if embedding_stride is not None else "")
+            + {None: "", True: "-overlap", False: "-turns"}[overlap_sessions])
 
 
 def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool | None = None,
               encoder: str = "none", iterations: int = 20, whole_slice: bool | None = None, crop: bool | None = None,
-              precision: str = "fp32", embedding_stride: int | None = None) -> dict:
+              precision: str = "fp32", embedding_stride: int | None = None, overlap_sessions: bool | None = None,
+              compare: str = "every-slice") -> dict:
     """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there).
     Inference options left None are the server's defaults (test-time augmentation per device, the SAM
-    encoder's slice stride by slice spacing)."""
+    encoder's slice stride by slice spacing, its session and the network's in turns on a CPU). compare: the
+    one more run with an encoder (every-slice, sessions or none; see e2e.ts)."""
     if not E2E_SCRIPT.is_file():
         raise FileNotFoundError(f"{E2E_SCRIPT} is missing: build it with `npx tsc -p bench`")
     cmd = ["node", str(E2E_SCRIPT), "run", "--work", str(work_dir("e2e")), "--size", str(size), "--slices",
            str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", _on_off(tta), "--precision",
-           precision, "--encoder", encoder, "--iterations", str(iterations)]
+           precision, "--encoder", encoder, "--iterations", str(iterations), "--compare", compare]
     if whole_slice is not None:
         cmd += ["--whole-slice", _on_off(whole_slice)]
     if crop is not None:
         cmd += ["--crop", _on_off(crop)]
     if embedding_stride is not None:
         cmd += ["--embedding-stride", str(embedding_stride)]
+    if overlap_sessions is not None:
+        cmd += ["--overlap-sessions", _on_off(overlap_sessions)]
     r = _run_json(cmd, threads)
     r["stagesMedian"] = {k: statistics.median(run["stages"][k] for run in r["runs"]) for k in E2E_STAGES}
     r["secondsMedian"] = statistics.median(run["seconds"] for run in r["runs"])

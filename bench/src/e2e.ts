@@ -5,7 +5,8 @@
  *
  *   node bench/dist/e2e.js run --work DIR [--size 512] [--slices 300] [--runs 1] [--threads 2]
  *     [--tta auto|on|off] [--whole-slice on|off] [--crop on|off] [--precision fp32|int8]
- *     [--encoder none|ENC.onnx] [--embedding-stride auto|N] [--iterations 20]
+ *     [--encoder none|ENC.onnx] [--embedding-stride auto|N] [--overlap-sessions auto|on|off]
+ *     [--compare every-slice|sessions|none] [--iterations 20]
  *   node bench/dist/e2e.js model --work DIR [--size 512] [--slices 300] [--encoder ...] [--iterations 20]
  *     (only the model: prints its folder; the roofline benchmark times its network)
  *
@@ -16,8 +17,10 @@
  * fresh Node process (`segment` subcommand) so its peak RSS is the segment path's alone. The functions are
  * the ones the segment job calls: loadSeriesFromDicomweb (fetch = the time inside the client's
  * retrieveSeries, decode = the rest), predictVolume with its `timings` hook, writeSeg, storeInstances.
- * With an encoder run on every n-th slice (embeddingStride > 1, the default for thin slices), one more run with
- * the encoder on every slice gives the same-day cost of that and the share of voxels whose label changed.
+ * With an encoder, one more run compares (--compare): `every-slice` (the default; when the encoder runs on every
+ * n-th slice, n > 1) runs it on every slice, `sessions` runs the encoder's and the network's onnxruntime
+ * sessions the other way (at once instead of in turns, or the reverse); each gives its same-day cost and the
+ * share of voxels whose label changed.
  * Prints one JSON object.
  */
 import { execFile } from 'node:child_process';
@@ -74,10 +77,18 @@ export interface SegmentRun {
   inference: InferenceRun | null;
 }
 
+/** A run with other options than the first, on the same model and day. */
+interface ComparedRun {
+  run: SegmentRun;
+  dice: Record<string, number | null>;
+  /** share of voxels whose label differs from the first run's */
+  labelsChanged: number;
+}
+
 /** The inference options the benchmark varies (the rest are the segment job's). */
 export type E2eInference = Pick<
   PredictOptions,
-  'tta' | 'wholeSlice' | 'crop' | 'precision' | 'embeddingStride'
+  'tta' | 'wholeSlice' | 'crop' | 'precision' | 'embeddingStride' | 'overlapSessions'
 >;
 
 /** A DicomwebClient that adds the seconds spent in WADO-RS series retrieval to `fetchSeconds`. */
@@ -275,6 +286,7 @@ function inferenceOptions(values: Record<string, string | undefined>): E2eInfere
     crop: onOff('crop'),
     precision,
     embeddingStride: stride === undefined || stride === 'auto' ? undefined : Number(stride),
+    overlapSessions: onOff('overlap-sessions', true),
   };
 }
 
@@ -285,6 +297,7 @@ function inferenceArgs(o: E2eInference): string[] {
   if (o.wholeSlice !== undefined) args.push('--whole-slice', onOff(o.wholeSlice));
   if (o.crop !== undefined) args.push('--crop', onOff(o.crop));
   if (o.embeddingStride !== undefined) args.push('--embedding-stride', String(o.embeddingStride));
+  if (o.overlapSessions !== undefined) args.push('--overlap-sessions', onOff(o.overlapSessions));
   return args;
 }
 
@@ -293,6 +306,9 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
   const { work, size, slices, encoder, iterations, threads } = o;
   const runs = Number(values.runs ?? 1);
   const inference = inferenceOptions(values);
+  const compare = values.compare ?? 'every-slice';
+  if (!['every-slice', 'sessions', 'none'].includes(compare))
+    throw new Error(`--compare must be every-slice, sessions or none, got ${compare}`);
   await mkdir(work, { recursive: true });
 
   const t0 = performance.now();
@@ -347,18 +363,26 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       labels ??= new Uint8Array(await readFile(labelsOut));
       dice ??= dicePerClass(truth, labels);
     }
-    // an encoder on every n-th slice (n > 1) is compared with the encoder on every slice, same model and day
-    let everySlice: { run: SegmentRun; dice: Record<string, number | null>; labelsChanged: number } | null =
-      null;
-    const stride = results[0]?.inference?.embeddingStride ?? 0;
-    if (stride > 1 && labels) {
-      const exactOut = join(work, 'labels-every-slice.u8');
-      const run = await segmentChild({ ...inference, embeddingStride: 1 }, exactOut);
-      const exact = new Uint8Array(await readFile(exactOut));
+    /** One more timed run with other options: its cost, Dice, and the share of voxels it labels otherwise. */
+    const compared = async (options: E2eInference, name: string): Promise<ComparedRun> => {
+      const otherOut = join(work, `labels-${name}.u8`);
+      const run = await segmentChild(options, otherOut);
+      const other = new Uint8Array(await readFile(otherOut));
       let changed = 0;
-      for (let n = 0; n < exact.length; n++) if (exact[n] !== labels[n]) changed++;
-      everySlice = { run, dice: dicePerClass(truth, exact), labelsChanged: changed / exact.length };
-    }
+      for (let n = 0; n < other.length; n++) if (other[n] !== labels![n]) changed++;
+      return { run, dice: dicePerClass(truth, other), labelsChanged: changed / other.length };
+    };
+    const first = results[0]?.inference;
+    // an encoder on every n-th slice (n > 1) against the encoder on every slice, same model and day
+    const everySlice =
+      compare === 'every-slice' && labels && (first?.embeddingStride ?? 0) > 1
+        ? await compared({ ...inference, embeddingStride: 1 }, 'every-slice')
+        : null;
+    // the encoder's and the network's sessions the other way: at once instead of in turns, or the reverse
+    const otherSessions =
+      compare === 'sessions' && labels && first && first.embeddingStride > 0
+        ? await compared({ ...inference, overlapSessions: !first.overlapSessions }, 'other-sessions')
+        : null;
     const out = {
       runtime: 'e2e',
       series: {
@@ -378,6 +402,7 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       runs: results,
       dice,
       everySlice,
+      otherSessions,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
@@ -400,6 +425,8 @@ async function main(): Promise<void> {
       crop: { type: 'string' },
       precision: { type: 'string' },
       'embedding-stride': { type: 'string' },
+      'overlap-sessions': { type: 'string' },
+      compare: { type: 'string' },
       encoder: { type: 'string' },
       iterations: { type: 'string' },
       dicomweb: { type: 'string' },
@@ -435,7 +462,7 @@ async function main(): Promise<void> {
   throw new Error(
     'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta auto|on|off] [--whole-slice on|off]\n' +
       '         [--crop on|off] [--precision fp32|int8] [--encoder none|FILE.onnx] [--iterations 20]\n' +
-      '         [--embedding-stride auto|N]\n' +
+      '         [--embedding-stride auto|N] [--overlap-sessions auto|on|off] [--compare every-slice|sessions|none]\n' +
       '       e2e model --work DIR [--size 512] [--slices 300] [--encoder none|FILE.onnx] [--iterations 20]\n' +
       '       e2e segment --dicomweb URL --study UID --series UID --model DIR [inference options of run]',
   );

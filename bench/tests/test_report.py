@@ -166,10 +166,36 @@ def test_e2e_with_an_encoder_stride_puts_the_every_slice_run_beside_it(tmp_path,
            "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
     (results / "cpu-2c" / "e2e-sam.json").write_text(json.dumps(e2e))
     text = render(results, tmp_path / "images", tmp_path)
-    assert "(cpu). SAM encoder on every 3rd slice." in text
+    assert "(cpu). SAM encoder on every 3rd slice, its session and the network's at once." in text
     assert ("The same model with the encoder on every slice, run right after: **20.0 s** (embed 13.0 s, 38 CPU "
             "seconds, peak RSS 900 MiB); labels differ on 0.123 % of voxels; Dice against the truth there: Liver "
             "0.910 (here: Liver 0.900).") in text
+
+
+def test_e2e_puts_the_sessions_the_other_way_beside_it(tmp_path, results):
+    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
+    inference = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
+                 "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "precision": "fp32",
+                 "tta": False, "inputsPerSlice": 2, "embeddingStride": 3, "overlapSessions": False,
+                 "slicesRun": 60, "slicesSkipped": 0}
+    run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
+           "instancesFetched": 60, "bytesFetched": 10 * 2**20, "peakRssMiB": 900.0, "inference": inference}
+    at_once = {**run, "seconds": 10.0, "stages": {**stages, "infer": 3.0}, "cpuSeconds": 19.0,
+               "inference": {**inference, "overlapSessions": True}}
+    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+           "series": {"size": 512, "slices": 60, "bytes": 10 * 2**20, "modality": "CT",
+                      "transferSyntax": "Explicit VR Little Endian"},
+           "model": {"dir": "m", "encoder": "/x/mobilesam-random-s0.onnx", "iterations": 200, "labelledSlices": [1],
+                     "trainSeconds": None},
+           "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": 0.9}, "everySlice": None,
+           "otherSessions": {"run": at_once, "dice": {"Liver": 0.9}, "labelsChanged": 0.0},
+           "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+    (results / "cpu-2c" / "e2e-sam-60x512.json").write_text(json.dumps(e2e))
+    text = render(results, tmp_path / "images", tmp_path)
+    assert "(cpu). SAM encoder on every 3rd slice, its session and the network's in turns." in text
+    assert ("The same model with the encoder's session and the network's at once, run right after: **10.0 s** (embed 1.0 s, "
+            "infer 3.0 s, 19 CPU seconds, peak RSS 900 MiB): 1.25 x this run's time; labels differ on 0.000 % of "
+            "voxels.") in text
 
 
 def test_roofline_and_variants_sections(tmp_path, results):

@@ -490,6 +490,55 @@ describe("whole-slice inference on the trainer's network (instance norm, SAM emb
     for (const k of [0, 2, 3])
       expect(changed(slice(exact.data, k), slice(strided.data, k)), `slice ${k}`).toBe(0);
   });
+
+  it('runs the encoder and the network in turns on a CPU, labelling as when they overlap', async () => {
+    // both sessions counted together: how many of their runs are in flight at once; each run lasts at least
+    // 20 ms, as a real encoder's or network's would, so that runs not kept apart do overlap
+    let running = 0;
+    let most = 0;
+    const counted = (session: RunSession): RunSession => ({
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      device: session.device,
+      run: async (feeds) => {
+        most = Math.max(most, ++running);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return await session.run(feeds);
+        } finally {
+          running--;
+        }
+      },
+      release: () => session.release(),
+    });
+    const network = counted(await model.session());
+    const encoder = counted((await model.encoderSession())!);
+    const sessionSpy = vi.spyOn(model, 'session').mockResolvedValue(network);
+    const encoderSpy = vi.spyOn(model, 'encoderSession').mockResolvedValue(encoder);
+    const mosts: number[] = [];
+    const runs: InferenceRun[] = [];
+    const labels: Uint8Array[] = [];
+    try {
+      for (const overlapSessions of [undefined, true]) {
+        most = 0;
+        // one slice per run and no cache: the encoder runs for every slice, beside the previous slice's run
+        const out = await predictVolume(model, c.image, {
+          overlapSessions,
+          batchSize: 1,
+          onRun: (r) => runs.push(r),
+        });
+        mosts.push(most);
+        labels.push(out.data);
+      }
+    } finally {
+      sessionSpy.mockRestore();
+      encoderSpy.mockRestore();
+    }
+    expect(runs.map((r) => r.overlapSessions)).toEqual([false, true]);
+    expect(mosts).toEqual([1, 2]);
+    expect(new Set(labels[0]).size).toBeGreaterThan(1);
+    expect(changed(labels[0]!, labels[1]!)).toBe(0);
+  });
 });
 
 /**

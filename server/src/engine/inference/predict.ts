@@ -7,7 +7,8 @@
  *
  * The network runs in a worker thread (session-thread.ts), so the main thread prepares the next batch
  * (preprocessing, embedding, input copy) and finishes the previous one (blending, softmax, resampling,
- * argmax) while a batch runs: at most two batches are in flight.
+ * argmax) while a batch runs: at most two batches are in flight. With a SAM encoder on a CPU, the encoder's
+ * session and the network's take turns (turns.ts) instead of running at once on the same cores.
  */
 import { Embedder } from '../encoders/embedder.js';
 import { EmbeddingCache } from '../encoders/cache.js';
@@ -32,6 +33,7 @@ import {
 } from './postprocess.js';
 import { accumulateTile, extractTile, gaussianMap, type Shape2 } from './sliding-window.js';
 import { mirrorPasses, resolveTta } from './tta.js';
+import { inTurn, Turns } from './turns.js';
 import { SliceUncertaintyCounter, type SliceUncertainty } from './uncertainty.js';
 
 export interface PredictOptions {
@@ -57,6 +59,11 @@ export interface PredictOptions {
   embeddingStride?: number;
   /** Which network: 'fp32' (default) or the model's int8 quantization */
   precision?: Precision;
+  /**
+   * Let the SAM encoder's session run while the network's does (default: on a GPU only). On a CPU both use
+   * every core, and taking turns was faster (docs/benchmarks.md, 2026-12-06 evening).
+   */
+  overlapSessions?: boolean;
   /** Apply the model's post-processing (default true) */
   postprocess?: boolean;
   /** Only these slices (others stay 0); default all */
@@ -84,6 +91,8 @@ export interface InferenceRun extends Layout {
   inputsPerSlice: number;
   /** The SAM encoder runs on every n-th slice (0 without an encoder) */
   embeddingStride: number;
+  /** The encoder's session may run while the network's does (false: they take turns, or no encoder) */
+  overlapSessions: boolean;
   /** Slices the network runs on; the others hold no body (cropping on) and stay background */
   slicesRun: number;
   slicesSkipped: number;
@@ -185,6 +194,8 @@ export async function segmentVolume(
   const requested = options.slices ?? [...Array(pre.sliceCount).keys()];
   const todo = body ? requested.filter((k) => body.slices[k] && body.box) : requested;
   const embeddingStride = emb ? (options.embeddingStride ?? embeddingSliceStride(image.geometry)) : 0;
+  const overlapSessions = !!emb && (options.overlapSessions ?? device !== 'cpu');
+  const turns = emb && !overlapSessions ? new Turns() : null;
   options.onRun?.({
     ...layout,
     device,
@@ -192,6 +203,7 @@ export async function segmentVolume(
     tta,
     inputsPerSlice: starts.length * flips.length,
     embeddingStride,
+    overlapSessions,
     slicesRun: todo.length,
     slicesSkipped: requested.length - todo.length,
   });
@@ -217,7 +229,7 @@ export async function segmentVolume(
     if (!encoder) throw new Error('model needs an encoder but none was located');
     const embedder = Embedder.over(model.info.encoder, encoder, options.cache);
     const embedSlice = (k: number) =>
-      embedder.embed(middleSlice(pre.input(k, inputSlices), inputSlices), rows, cols);
+      inTurn(turns, () => embedder.embed(middleSlice(pre.input(k, inputSlices), inputSlices), rows, cols));
     embeddings = new InterpolatedEmbeddings(embedSlice, embeddingStride, todo[0]!, todo[todo.length - 1]!);
     addTime(timings, 'load', started);
   }
@@ -343,7 +355,7 @@ export async function segmentVolume(
       image: new ort.Tensor('float32', imageBuf, [n, inputSlices, tile[0], tile[1]]),
     };
     if (embBuf) feeds.embedding = new ort.Tensor('float32', embBuf, [n, embChannels, ...embTile]);
-    const result = session.run(feeds).then((r) => r.logits!.data as Float32Array);
+    const result = inTurn(turns, () => session.run(feeds)).then((r) => r.logits!.data as Float32Array);
     result.catch(() => undefined); // awaited later; a failure must not count as unhandled meanwhile
     addTime(timings, 'infer', t);
     return result;

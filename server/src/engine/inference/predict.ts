@@ -15,11 +15,11 @@ import { EmbeddingCache } from '../encoders/cache.js';
 import { cancelledError } from '../cancel.js';
 import type { LoadedModel, Precision } from '../model.js';
 import { ort } from '../onnx.js';
-import { stageStrides } from '../planning/plan.js';
-import { createPreprocessor, middleSlice } from '../preprocessing/preprocess.js';
+import { stageStrides, type Plan } from '../planning/plan.js';
+import { createPreprocessor, middleSlice, type Preprocessor } from '../preprocessing/preprocess.js';
 import { resampleProbabilities } from '../preprocessing/resample.js';
 import { stage, type ProgressListener } from '../progress.js';
-import type { Device } from '../session-thread.js';
+import type { Device, RunSession } from '../session-thread.js';
 import type { Volume } from '../../volume/index.js';
 import { bodyExtent } from './body.js';
 import { embeddingOnStageGrid } from './embedding-map.js';
@@ -160,209 +160,240 @@ export async function segmentVolume(
   image: Volume,
   options: PredictOptions = {},
 ): Promise<Volume<Uint8Array>> {
-  const { plan } = model;
-  const { timings, onProgress } = options;
-  const precision = options.precision ?? 'fp32';
-  let started = performance.now();
-  const session = await model.session(precision);
-  addTime(timings, 'load', started);
-  started = performance.now();
-  const pre = createPreprocessor(image, plan);
-  const body = options.crop === false ? null : bodyExtent(image, plan.modality);
-  addTime(timings, 'preprocess', started);
-  const [rows, cols] = pre.shape;
-  const [origRows, origCols] = pre.originalShape;
-  const numClasses = plan.numClasses;
-  const emb = plan.embedding;
-  const embStride: Shape2 = emb ? (stageStrides(plan.network)[emb.stage] as Shape2) : [1, 1];
-  const device = session.device ?? 'cpu';
-  const tta = resolveTta(device, options.tta, plan.inference.tta);
-  const flips = mirrorPasses(plan.inference.mirrorAxes, tta);
-  const layout = inferenceLayout({
-    slice: pre.shape,
-    original: pre.originalShape,
-    body: body?.box ?? null,
-    patch: plan.network.patchSize as Shape2,
-    divisibleBy: plan.network.divisibleBy as Shape2,
-    align: embStride,
-    tileStep: plan.inference.tileStep,
-    wholeSlice: options.wholeSlice === true,
-    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
-    batchSize: options.batchSize ?? 8,
-  });
-  const { region, keep, canvas, tile, starts, batch } = layout;
-  const requested = options.slices ?? [...Array(pre.sliceCount).keys()];
-  const todo = body ? requested.filter((k) => body.slices[k] && body.box) : requested;
-  const embeddingStride = emb ? (options.embeddingStride ?? embeddingSliceStride(image.geometry)) : 0;
-  const overlapSessions = !!emb && (options.overlapSessions ?? device !== 'cpu');
-  const turns = emb && !overlapSessions ? new Turns() : null;
-  options.onRun?.({
-    ...layout,
-    device,
-    precision,
-    tta,
-    inputsPerSlice: starts.length * flips.length,
-    embeddingStride,
-    overlapSessions,
-    slicesRun: todo.length,
-    slicesSkipped: requested.length - todo.length,
-  });
+  const run = await VolumeRun.open(model, image, options);
+  return run.labels();
+}
 
-  const out = new Uint8Array(image.data.length);
-  const plane = origRows * origCols;
-  const canvasPixels = canvas[0] * canvas[1];
-  const regionShape: Shape2 = [region[2] - region[0], region[3] - region[1]];
-  const tilePixels = tile[0] * tile[1];
-  const multiTile = starts.length > 1;
-  const gaussian = multiTile ? gaussianMap(tile, plan.inference.gaussianSigmaScale) : null;
-  const embChannels = emb?.channels ?? 0;
-  const inputSlices = plan.network.inputSlices;
-  const embGrid: Shape2 = [canvas[0] / embStride[0], canvas[1] / embStride[1]];
-  const embTile: Shape2 = [tile[0] / embStride[0], tile[1] / embStride[1]];
-  const embOrigin: Shape2 = [region[0] / embStride[0], region[1] / embStride[1]];
-  const resample = rows !== origRows || cols !== origCols;
+/**
+ * One volume through the network, in stages a reader finds by name: open (settings, layout, sessions), then
+ * for each batch prepare (a slice's input and embedding), submit (the network's run), consume (blend its
+ * logits) and finish (a slice's labels on the input grid).
+ */
+class VolumeRun {
+  private readonly out: Uint8Array;
+  private readonly plane: number;
+  private readonly canvasPixels: number;
+  private readonly regionShape: Shape2;
+  private readonly tilePixels: number;
+  private readonly gaussian: Float32Array | null;
+  private readonly embGrid: Shape2;
+  private readonly embTile: Shape2;
+  private readonly embOrigin: Shape2;
+  /** Slices of `requested` done (skipped ones count at once) and the next of `todo` to prepare */
+  private done: number;
+  private next = 0;
 
-  let embeddings: InterpolatedEmbeddings | null = null;
-  if (emb && todo.length) {
-    started = performance.now();
-    const encoder = await model.encoderSession();
-    if (!encoder) throw new Error('model needs an encoder but none was located');
-    const embedder = Embedder.over(model.info.encoder, encoder, options.cache);
-    const embedSlice = (k: number) =>
-      inTurn(turns, () => embedder.embed(middleSlice(pre.input(k, inputSlices), inputSlices), rows, cols));
-    embeddings = new InterpolatedEmbeddings(embedSlice, embeddingStride, todo[0]!, todo[todo.length - 1]!);
-    addTime(timings, 'load', started);
+  private constructor(
+    private readonly plan: Plan,
+    private readonly image: Volume,
+    private readonly options: PredictOptions,
+    private readonly session: RunSession,
+    private readonly pre: Preprocessor,
+    private readonly layout: Layout,
+    private readonly flips: [boolean, boolean][],
+    private readonly embStride: Shape2,
+    private readonly requested: number[],
+    private readonly todo: number[],
+    private readonly embeddings: InterpolatedEmbeddings | null,
+    private readonly turns: Turns | null,
+  ) {
+    const [origRows, origCols] = pre.originalShape;
+    const { region, canvas, tile, starts } = layout;
+    this.out = new Uint8Array(image.data.length);
+    this.plane = origRows * origCols;
+    this.canvasPixels = canvas[0] * canvas[1];
+    this.regionShape = [region[2] - region[0], region[3] - region[1]];
+    this.tilePixels = tile[0] * tile[1];
+    this.gaussian = starts.length > 1 ? gaussianMap(tile, plan.inference.gaussianSigmaScale) : null;
+    this.embGrid = [canvas[0] / embStride[0], canvas[1] / embStride[1]];
+    this.embTile = [tile[0] / embStride[0], tile[1] / embStride[1]];
+    this.embOrigin = [region[0] / embStride[0], region[1] / embStride[1]];
+    this.done = requested.length - todo.length;
   }
 
-  const skipped = requested.length - todo.length;
-  let done = skipped;
-  stage(onProgress, 'inference', done, requested.length);
+  /** Sessions, preprocessing, the layout and the settings resolved for this volume; tells `onRun`. */
+  static async open(model: LoadedModel, image: Volume, options: PredictOptions): Promise<VolumeRun> {
+    const { plan } = model;
+    const { timings } = options;
+    const precision = options.precision ?? 'fp32';
+    let started = performance.now();
+    const session = await model.session(precision);
+    addTime(timings, 'load', started);
+    started = performance.now();
+    const pre = createPreprocessor(image, plan);
+    const body = options.crop === false ? null : bodyExtent(image, plan.modality);
+    addTime(timings, 'preprocess', started);
+    const emb = plan.embedding;
+    const embStride: Shape2 = emb ? (stageStrides(plan.network)[emb.stage] as Shape2) : [1, 1];
+    const device = session.device ?? 'cpu';
+    const tta = resolveTta(device, options.tta, plan.inference.tta);
+    const flips = mirrorPasses(plan.inference.mirrorAxes, tta);
+    const layout = inferenceLayout({
+      slice: pre.shape,
+      original: pre.originalShape,
+      body: body?.box ?? null,
+      patch: plan.network.patchSize as Shape2,
+      divisibleBy: plan.network.divisibleBy as Shape2,
+      align: embStride,
+      tileStep: plan.inference.tileStep,
+      wholeSlice: options.wholeSlice === true,
+      maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+      batchSize: options.batchSize ?? 8,
+    });
+    const requested = options.slices ?? [...Array(pre.sliceCount).keys()];
+    const todo = body ? requested.filter((k) => body.slices[k] && body.box) : requested;
+    const embeddingStride = emb ? (options.embeddingStride ?? embeddingSliceStride(image.geometry)) : 0;
+    const overlapSessions = !!emb && (options.overlapSessions ?? device !== 'cpu');
+    const turns = emb && !overlapSessions ? new Turns() : null;
+    options.onRun?.({
+      ...layout,
+      device,
+      precision,
+      tta,
+      inputsPerSlice: layout.starts.length * flips.length,
+      embeddingStride,
+      overlapSessions,
+      slicesRun: todo.length,
+      slicesSkipped: requested.length - todo.length,
+    });
+    const embeddings =
+      emb && todo.length ? await openEmbeddings(model, pre, embeddingStride, todo, turns, options) : null;
+    return new VolumeRun(
+      plan,
+      image,
+      options,
+      session,
+      pre,
+      layout,
+      flips,
+      embStride,
+      requested,
+      todo,
+      embeddings,
+      turns,
+    );
+  }
+
+  /** Every slice's labels: the next batch is prepared and sent while the previous one runs. */
+  async labels(): Promise<Volume<Uint8Array>> {
+    const { batch, starts } = this.layout;
+    const { signal, onProgress } = this.options;
+    stage(onProgress, 'inference', this.done, this.requested.length);
+    const queue: Item[] = [];
+    let inflight: { items: Item[]; logits: Promise<Float32Array> } | null = null;
+    for (;;) {
+      // prepare the next batch while the previous one runs
+      while (queue.length < batch && this.next < this.todo.length) {
+        if (signal?.aborted) throw cancelledError('Inference');
+        const job = await this.prepare(this.todo[this.next++]!);
+        for (const start of starts) for (const flip of this.flips) queue.push({ job, start, flip });
+      }
+      const items = queue.splice(0, batch);
+      const running = items.length ? { items, logits: this.submit(items) } : null;
+      if (inflight) {
+        const t = performance.now();
+        const logits = await inflight.logits;
+        addTime(this.options.timings, 'infer', t);
+        this.consume(inflight.items, logits);
+      }
+      if (!running) break;
+      inflight = running;
+    }
+    return { geometry: this.image.geometry, data: this.out };
+  }
 
   /**
    * Preprocessed region of slice k (and of its neighbours, one channel each, when the network is 2.5D) on the
    * canvas (zero padded at the end), and its embedding map.
    */
-  const prepare = async (k: number): Promise<SliceJob> => {
+  private async prepare(k: number): Promise<SliceJob> {
+    const { pre, plan, layout, options } = this;
+    const { region, canvas } = layout;
+    const [rows, cols] = pre.shape;
+    const inputSlices = plan.network.inputSlices;
     let t = performance.now();
     const input = pre.input(k, inputSlices);
-    const padded = new Float32Array(inputSlices * canvasPixels);
+    const padded = new Float32Array(inputSlices * this.canvasPixels);
     for (let c = 0; c < inputSlices; c++) {
-      for (let y = 0; y < regionShape[0]; y++) {
+      for (let y = 0; y < this.regionShape[0]; y++) {
         const from = c * rows * cols + (region[0] + y) * cols + region[1];
-        padded.set(input.subarray(from, from + regionShape[1]), c * canvasPixels + y * canvas[1]);
+        padded.set(input.subarray(from, from + this.regionShape[1]), c * this.canvasPixels + y * canvas[1]);
       }
     }
-    addTime(timings, 'preprocess', t);
+    addTime(options.timings, 'preprocess', t);
     let map: Float32Array | null = null;
-    if (embeddings && emb) {
+    const emb = plan.embedding;
+    if (this.embeddings && emb) {
       t = performance.now();
-      const e = await embeddings.get(k);
+      const e = await this.embeddings.get(k);
       map = embeddingOnStageGrid(
         e,
-        embChannels,
+        emb.channels,
         emb.grid as Shape2,
         [rows, cols],
-        embStride,
-        embGrid,
-        embOrigin,
+        this.embStride,
+        this.embGrid,
+        this.embOrigin,
       );
-      addTime(timings, 'embed', t);
-      stage(onProgress, 'embedding', skipped + next, requested.length);
+      addTime(options.timings, 'embed', t);
+      const skipped = this.requested.length - this.todo.length;
+      stage(options.onProgress, 'embedding', skipped + this.next, this.requested.length);
     }
     return {
       k,
       canvas: padded,
       embedding: map,
-      acc: new Float32Array(numClasses * canvasPixels),
-      weights: multiTile ? new Float32Array(canvasPixels) : null,
-      pending: starts.length * flips.length,
+      acc: new Float32Array(plan.numClasses * this.canvasPixels),
+      weights: this.gaussian ? new Float32Array(this.canvasPixels) : null,
+      pending: layout.starts.length * this.flips.length,
     };
-  };
-
-  /** Blended logits of the kept part -> labels on the input grid; background elsewhere. */
-  const finish = (job: SliceJob) => {
-    const t = performance.now();
-    const weight = (p: number) => (job.weights ? job.weights[p]! : flips.length);
-    const labels = out.subarray(job.k * plane, (job.k + 1) * plane);
-    const counter = options.uncertainty ? new SliceUncertaintyCounter(numClasses) : null;
-    if (!resample) {
-      // the weights are positive: argmax of the sums is argmax of the means
-      for (let y = keep[0]; y < keep[2]; y++) {
-        for (let x = keep[1]; x < keep[3]; x++) {
-          const p = (y - region[0]) * canvas[1] + (x - region[1]);
-          if (counter) {
-            labels[y * cols + x] = counter.addScores(job.acc, canvasPixels, p, weight(p));
-            continue;
-          }
-          let best = 0;
-          let bestV = job.acc[p]!;
-          for (let c = 1; c < numClasses; c++) {
-            const v = job.acc[c * canvasPixels + p]!;
-            if (v > bestV) [best, bestV] = [c, v];
-          }
-          labels[y * cols + x] = best;
-        }
-      }
-    } else {
-      // probabilities on the whole preprocessed slice (background outside the kept part), then the input grid
-      const keepPixels = (keep[2] - keep[0]) * (keep[3] - keep[1]);
-      const logits = new Float32Array(numClasses * keepPixels);
-      let n = 0;
-      for (let y = keep[0]; y < keep[2]; y++) {
-        for (let x = keep[1]; x < keep[3]; x++, n++) {
-          const p = (y - region[0]) * canvas[1] + (x - region[1]);
-          const w = weight(p);
-          for (let c = 0; c < numClasses; c++)
-            logits[c * keepPixels + n] = job.acc[c * canvasPixels + p]! / w;
-        }
-      }
-      softmaxChannels(logits, numClasses, keepPixels);
-      const probs = new Float32Array(numClasses * rows * cols);
-      probs.fill(1, 0, rows * cols);
-      n = 0;
-      for (let y = keep[0]; y < keep[2]; y++) {
-        for (let x = keep[1]; x < keep[3]; x++, n++) {
-          for (let c = 0; c < numClasses; c++)
-            probs[c * rows * cols + y * cols + x] = logits[c * keepPixels + n]!;
-        }
-      }
-      const back = resampleProbabilities(probs, numClasses, [rows, cols], [origRows, origCols]);
-      if (counter) for (let p = 0; p < plane; p++) labels[p] = counter.addScores(back, plane, p, null);
-      else argmaxChannels(back, numClasses, plane, labels);
-    }
-    if (counter) options.uncertainty!.push(counter.finish(job.k));
-    addTime(timings, 'postprocess', t);
-    done++;
-    stage(onProgress, 'inference', done, requested.length);
-  };
+  }
 
   /** Copies the items' inputs and starts the network on them (it runs in the session's worker thread). */
-  const submit = (items: Item[]): Promise<Float32Array> => {
+  private submit(items: Item[]): Promise<Float32Array> {
     const t = performance.now();
+    const { plan, layout, embStride, embTile } = this;
+    const { canvas, tile } = layout;
     const n = items.length;
-    const inputPixels = inputSlices * tilePixels;
+    const inputSlices = plan.network.inputSlices;
+    const embChannels = plan.embedding?.channels ?? 0;
+    const inputPixels = inputSlices * this.tilePixels;
     const imageBuf = new Float32Array(n * inputPixels);
     const embLength = embChannels * embTile[0] * embTile[1];
-    const embBuf = emb ? new Float32Array(n * embLength) : null;
+    const embBuf = plan.embedding ? new Float32Array(n * embLength) : null;
     items.forEach((it, b) => {
       extractTile(it.job.canvas, inputSlices, canvas, it.start, tile, it.flip, imageBuf, b * inputPixels);
       if (embBuf && it.job.embedding) {
         const eStart: Shape2 = [it.start[0] / embStride[0], it.start[1] / embStride[1]];
-        extractTile(it.job.embedding, embChannels, embGrid, eStart, embTile, it.flip, embBuf, b * embLength);
+        extractTile(
+          it.job.embedding,
+          embChannels,
+          this.embGrid,
+          eStart,
+          embTile,
+          it.flip,
+          embBuf,
+          b * embLength,
+        );
       }
     });
     const feeds: Record<string, ort.Tensor> = {
       image: new ort.Tensor('float32', imageBuf, [n, inputSlices, tile[0], tile[1]]),
     };
     if (embBuf) feeds.embedding = new ort.Tensor('float32', embBuf, [n, embChannels, ...embTile]);
-    const result = inTurn(turns, () => session.run(feeds)).then((r) => r.logits!.data as Float32Array);
+    const result = inTurn(this.turns, () => this.session.run(feeds)).then(
+      (r) => r.logits!.data as Float32Array,
+    );
     result.catch(() => undefined); // awaited later; a failure must not count as unhandled meanwhile
-    addTime(timings, 'infer', t);
+    addTime(this.options.timings, 'infer', t);
     return result;
-  };
+  }
 
-  const consume = (items: Item[], logits: Float32Array) => {
-    const per = numClasses * tilePixels;
+  /** Adds a run's logits to their slices; a slice whose every input is in is finished. */
+  private consume(items: Item[], logits: Float32Array): void {
+    const { numClasses } = this.plan;
+    const { canvas, tile } = this.layout;
+    const per = numClasses * this.tilePixels;
     items.forEach((it, b) => {
       const t = performance.now();
       accumulateTile(
@@ -375,35 +406,116 @@ export async function segmentVolume(
         it.flip,
         logits,
         b * per,
-        gaussian,
+        this.gaussian,
       );
-      addTime(timings, 'infer', t);
-      if (--it.job.pending === 0) finish(it.job);
+      addTime(this.options.timings, 'infer', t);
+      if (--it.job.pending === 0) this.finish(it.job);
     });
-  };
-
-  const queue: Item[] = [];
-  let next = 0;
-  let inflight: { items: Item[]; logits: Promise<Float32Array> } | null = null;
-  for (;;) {
-    // prepare the next batch while the previous one runs
-    while (queue.length < batch && next < todo.length) {
-      if (options.signal?.aborted) throw cancelledError('Inference');
-      const job = await prepare(todo[next++]!);
-      for (const start of starts) for (const flip of flips) queue.push({ job, start, flip });
-    }
-    const items = queue.splice(0, batch);
-    const running = items.length ? { items, logits: submit(items) } : null;
-    if (inflight) {
-      const t = performance.now();
-      const logits = await inflight.logits;
-      addTime(timings, 'infer', t);
-      consume(inflight.items, logits);
-    }
-    if (!running) break;
-    inflight = running;
   }
-  return { geometry: image.geometry, data: out };
+
+  /** Blended logits of the kept part -> labels on the input grid; background elsewhere. */
+  private finish(job: SliceJob): void {
+    const t = performance.now();
+    const { options, plan, pre } = this;
+    const labels = this.out.subarray(job.k * this.plane, (job.k + 1) * this.plane);
+    const counter = options.uncertainty ? new SliceUncertaintyCounter(plan.numClasses) : null;
+    const [rows, cols] = pre.shape;
+    const [origRows, origCols] = pre.originalShape;
+    if (rows === origRows && cols === origCols) this.labelsOnGrid(job, labels, counter);
+    else this.labelsResampled(job, labels, counter);
+    if (counter) options.uncertainty!.push(counter.finish(job.k));
+    addTime(options.timings, 'postprocess', t);
+    this.done++;
+    stage(options.onProgress, 'inference', this.done, this.requested.length);
+  }
+
+  /** The weight a canvas pixel's summed logits carry: its Gaussian weights, or one per mirror pass. */
+  private weight(job: SliceJob, p: number): number {
+    return job.weights ? job.weights[p]! : this.flips.length;
+  }
+
+  /** The preprocessed grid is the input's: argmax of the summed logits, pixel by pixel. */
+  private labelsOnGrid(job: SliceJob, labels: Uint8Array, counter: SliceUncertaintyCounter | null): void {
+    const { keep, region, canvas } = this.layout;
+    const { numClasses } = this.plan;
+    const cols = this.pre.shape[1];
+    const canvasPixels = this.canvasPixels;
+    // the weights are positive: argmax of the sums is argmax of the means
+    for (let y = keep[0]; y < keep[2]; y++) {
+      for (let x = keep[1]; x < keep[3]; x++) {
+        const p = (y - region[0]) * canvas[1] + (x - region[1]);
+        if (counter) {
+          labels[y * cols + x] = counter.addScores(job.acc, canvasPixels, p, this.weight(job, p));
+          continue;
+        }
+        let best = 0;
+        let bestV = job.acc[p]!;
+        for (let c = 1; c < numClasses; c++) {
+          const v = job.acc[c * canvasPixels + p]!;
+          if (v > bestV) [best, bestV] = [c, v];
+        }
+        labels[y * cols + x] = best;
+      }
+    }
+  }
+
+  /**
+   * Another grid than the input's: probabilities on the whole preprocessed slice (background outside the kept
+   * part), resampled to the input grid, then argmax.
+   */
+  private labelsResampled(job: SliceJob, labels: Uint8Array, counter: SliceUncertaintyCounter | null): void {
+    const { keep, region, canvas } = this.layout;
+    const { numClasses } = this.plan;
+    const [rows, cols] = this.pre.shape;
+    const [origRows, origCols] = this.pre.originalShape;
+    const canvasPixels = this.canvasPixels;
+    const keepPixels = (keep[2] - keep[0]) * (keep[3] - keep[1]);
+    const logits = new Float32Array(numClasses * keepPixels);
+    let n = 0;
+    for (let y = keep[0]; y < keep[2]; y++) {
+      for (let x = keep[1]; x < keep[3]; x++, n++) {
+        const p = (y - region[0]) * canvas[1] + (x - region[1]);
+        const w = this.weight(job, p);
+        for (let c = 0; c < numClasses; c++) logits[c * keepPixels + n] = job.acc[c * canvasPixels + p]! / w;
+      }
+    }
+    softmaxChannels(logits, numClasses, keepPixels);
+    const probs = new Float32Array(numClasses * rows * cols);
+    probs.fill(1, 0, rows * cols);
+    n = 0;
+    for (let y = keep[0]; y < keep[2]; y++) {
+      for (let x = keep[1]; x < keep[3]; x++, n++) {
+        for (let c = 0; c < numClasses; c++)
+          probs[c * rows * cols + y * cols + x] = logits[c * keepPixels + n]!;
+      }
+    }
+    const back = resampleProbabilities(probs, numClasses, [rows, cols], [origRows, origCols]);
+    if (counter)
+      for (let p = 0; p < this.plane; p++) labels[p] = counter.addScores(back, this.plane, p, null);
+    else argmaxChannels(back, numClasses, this.plane, labels);
+  }
+}
+
+/** The SAM embeddings of the slices to run: the encoder on every n-th slice, interpolated between. */
+async function openEmbeddings(
+  model: LoadedModel,
+  pre: Preprocessor,
+  stride: number,
+  todo: number[],
+  turns: Turns | null,
+  options: PredictOptions,
+): Promise<InterpolatedEmbeddings> {
+  const started = performance.now();
+  const encoder = await model.encoderSession();
+  if (!encoder) throw new Error('model needs an encoder but none was located');
+  const embedder = Embedder.over(model.info.encoder, encoder, options.cache);
+  const inputSlices = model.plan.network.inputSlices;
+  const [rows, cols] = pre.shape;
+  const embedSlice = (k: number) =>
+    inTurn(turns, () => embedder.embed(middleSlice(pre.input(k, inputSlices), inputSlices), rows, cols));
+  const embeddings = new InterpolatedEmbeddings(embedSlice, stride, todo[0]!, todo[todo.length - 1]!);
+  addTime(options.timings, 'load', started);
+  return embeddings;
 }
 
 function addTime(timings: PredictTimings | undefined, key: keyof PredictTimings, since: number): void {

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from nnunetv2.training.lr_scheduler.polylr import PolyLRScheduler
 
-from .augmentation import Sampler, build_intensity_transforms, spatial_params_for, whole_slice_inputs
+from .augmentation import Sampler, spatial_params_for, whole_slice_inputs
 from .data import Dataset, load_dataset
 from .export import export_onnx
 from .loss import build_loss
@@ -36,8 +36,7 @@ from .precision import Precision, choose_precision
 from .progress import Progress
 from .quantize import export_int8
 from . import self_training
-from .semi_supervised import (ClassThresholds, SemiSupervisedParams, make_teacher, params_from_plan, pseudo_labels,
-                              ramp_weight, strong_view, unsupervised_loss, update_teacher)
+from .semi_supervised import MeanTeacher, params_from_plan
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
 ROUND_BUDGET_SHARE = 0.1  # the most of a wall-clock budget one self-training round may take
@@ -153,14 +152,6 @@ def validate(net, ds: Dataset, device: torch.device, precision: Precision) -> tu
     return mean, per_class
 
 
-def mean_teacher_parts(net: torch.nn.Module, ds: Dataset, ssl: SemiSupervisedParams, neighbours: bool) -> tuple:
-    """Semi-supervised training's parts: (the teacher, the strong view's intensity transforms, built once and
-    not per iteration, the per-class thresholds or None)."""
-    teacher = make_teacher(net)
-    thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold) if ssl.class_balanced else None
-    return teacher, build_intensity_transforms(neighbours), thresholds
-
-
 def build_optimizer(net: torch.nn.Module, tplan: dict, opts: TrainOptions) -> tuple[torch.optim.Optimizer, str, float]:
     """The plan's optimizer (or --optimizer / --lr): (optimizer, its name, initial learning rate)."""
     lr0 = float(opts.lr or tplan["initialLr"])
@@ -222,14 +213,12 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
                       float(tplan["oversampleForeground"]), synchronize_channels=neighbours)
 
     ssl = params_from_plan(tplan) if ds.unlabelled else None
-    teacher = u_sampler = strong_transforms = class_thresholds = None
-    ssl_rng = np.random.default_rng(opts.seed + 1)
+    teacher = None
     if ssl is not None:
-        teacher, strong_transforms, class_thresholds = mean_teacher_parts(net, ds, ssl, neighbours)
-        # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
-        u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
-                            np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
-                            intensity=False)
+        teacher = MeanTeacher(net, ssl, ds.num_classes, ds.ignore_value, neighbours, np.random.default_rng(opts.seed + 1),
+                              lambda: Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
+                                              np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan),
+                                              0.0, intensity=False))
 
     st = self_training.params_from_plan(tplan) if ds.unlabelled else None
     st_rounds = list(st.at) if st else []
@@ -301,29 +290,19 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
         targets = [t.to(device, non_blocking=True) for t in batch.targets]
         emb = batch.embedding.to(device, non_blocking=True) if batch.embedding is not None else None
         optimizer.zero_grad(set_to_none=True)
-        u_weight = 0.0
-        u_targets = None
-        if ssl is not None:
-            ub = u_sampler.next()
-            u_image = ub.image.to(device, non_blocking=True)
-            u_emb = ub.embedding.to(device, non_blocking=True) if ub.embedding is not None else None
-            with torch.no_grad(), precision.autocast():
-                t_logits = teacher(u_image, u_emb)
-            inside = torch.stack(u_sampler.last_inside).to(device)
-            limit = class_thresholds.update(t_logits, inside).to(device) if class_thresholds else ssl.threshold
-            u_targets = pseudo_labels(t_logits, limit, ds.ignore_value, inside)
-            u_weight = ramp_weight(ssl, done)
+        ub = None
+        if teacher is not None:
+            ub = teacher.batch(device, precision, done)
             # one student pass over labelled and strongly augmented unlabelled samples together
-            image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout, strong_transforms).to(device)])
+            image = torch.cat([image, ub.image])
             if emb is not None:
-                emb = torch.cat([emb, u_emb])
+                emb = torch.cat([emb, ub.embedding])
         with precision.autocast():
             outputs = net(image, emb)
             n_sup = targets[0].shape[0]
             loss = loss_fn([o[:n_sup] for o in outputs], targets)
-            if u_targets is not None:
-                loss = loss + u_weight * unsupervised_loss(outputs[0][n_sup:], u_targets,
-                                                           ds.ignore_value, ssl.class_balanced)
+            if ub is not None:
+                loss = loss + teacher.loss(outputs[0][n_sup:], ub)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -335,7 +314,7 @@ def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
             torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
             optimizer.step()
         if teacher is not None:
-            update_teacher(teacher, net, ssl.ema_decay)
+            teacher.update(net)
         it += 1
         lv = float(loss.detach().cpu())
         loss_ema = lv if loss_ema is None else 0.9 * loss_ema + 0.1 * lv

@@ -115,7 +115,8 @@ def run_training(args: argparse.Namespace) -> int:
     """`train`: the exit code, and on failure the last line says why (module docstring)."""
     from .data import DataError
     from .progress import Progress
-    from .training import Cancelled, InitError, TrainOptions, train
+    from .artifacts import InitError
+    from .training import Cancelled, TrainOptions, train
 
     os.makedirs(args.out, exist_ok=True)
     progress = Progress(os.path.join(args.out, "training_log.jsonl"))

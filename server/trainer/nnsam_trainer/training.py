@@ -16,8 +16,9 @@ Structure: `train` runs one `TrainingRun`, whose stages are methods found by nam
 `setup` (runtime, data, model, samplers), `announce`, then per iteration `step` (`_student_batch`,
 `_loss`, `_optimize`), `validate_periodically` and `checkpoint_if_due`, and at the end `finish`
 (`_final_validation`, `export_all`, `_metrics`). `Budget` measures the fraction of the budget used,
-`ValidationRecord` (validation.py) keeps the best weights; the unlabelled slices' parts live in
-semi_supervised.py (`MeanTeacher`) and self_training.py (`SelfTrainingRounds`).
+`ValidationRecord` (validation.py) keeps the best weights, artifacts.py writes checkpoints and exports; the
+unlabelled slices' parts live in semi_supervised.py (`MeanTeacher`) and self_training.py
+(`SelfTrainingRounds`).
 """
 
 from __future__ import annotations
@@ -34,14 +35,13 @@ import torch
 from nnunetv2.training.lr_scheduler.polylr import PolyLRScheduler
 
 from . import self_training
+from .artifacts import WEIGHTS_FILE, export_all, load_initial_weights, save_best, save_latest
 from .augmentation import Batch, Sampler, spatial_params_for
-from .data import Dataset, Slice, load_dataset
-from .export import export_onnx
+from .data import Slice, load_dataset
 from .loss import build_loss
 from .network import build_network, stage_strides
 from .precision import choose_precision
 from .progress import Progress
-from .quantize import export_int8
 from .self_training import SelfTrainingRounds
 from .semi_supervised import MeanTeacher, UnlabelledBatch, params_from_plan
 from .validation import ValidationRecord, validate
@@ -69,46 +69,7 @@ class TrainOptions:
 
 
 class Cancelled(Exception):
-    pass
-
-
-class InitError(Exception):
-    """--init weights that are missing, unreadable or do not fit the plan's network; the message says which."""
-
-
-#: the trained network's weights (float16 state dict) in the output folder: what a warm start begins from
-WEIGHTS_FILE = "weights.pt"
-
-
-def load_initial_weights(net: torch.nn.Module, path: str) -> None:
-    """Starts `net` from the weights a previous run saved; every tensor must be there with its shape."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InitError(f"{path} is missing") from None
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise InitError(f"{path} is not a weights file: {type(e).__name__}: {str(e)[:200]}") from None
-    if not isinstance(state, dict):
-        raise InitError(f"{path} is not a weights file (no state dict)")
-    own = net.state_dict()
-    problems = [f"{k} is missing" for k in own if k not in state]
-    problems += [f"{k} is not in this network" for k in state if k not in own]
-    problems += [f"{k} has shape {list(state[k].shape)}, the network {list(own[k].shape)}"
-                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise InitError(f"{path} does not fit this plan's network: {'; '.join(problems[:3])}{more}")
-    net.load_state_dict({k: v.float() for k, v in state.items()})
-
-
-def save_weights(net: torch.nn.Module, out: str) -> str:
-    """The network's weights as float16 (half the size; a starting point needs no more precision)."""
-    path = os.path.join(out, WEIGHTS_FILE)
-    tmp = path + ".tmp"
-    torch.save({k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
-                for k, v in net.state_dict().items()}, tmp)
-    os.replace(tmp, path)
-    return path
+    """SIGTERM: the run stopped after an iteration and exported nothing."""
 
 
 def _pick_device(name: str) -> torch.device:
@@ -371,8 +332,7 @@ class TrainingRun:
         dice, per_class = validate(self.net, self.ds, self.device, self.precision)
         if self.record.keep_if_better(self.iteration, dice, per_class, self.budget.fraction(self.iteration),
                                       self.net):
-            torch.save({"iteration": self.iteration, "network": self.record.state, "dice": dice},
-                       os.path.join(self.ckpt_dir, "checkpoint_best.pt"))
+            save_best(self.record.state, self.iteration, dice, self.ckpt_dir)
         self._report_validation(dice, per_class)
         return self.record.patience_ran_out(self.budget.fraction(self.iteration), self.opts.patience)
 
@@ -384,7 +344,7 @@ class TrainingRun:
     def checkpoint_if_due(self) -> None:
         """checkpoint_latest.pt every --checkpoint-every-s seconds of the loop."""
         if time.perf_counter() - self.last_checkpoint > self.opts.checkpoint_every_s:
-            _save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
+            save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
             self.last_checkpoint = time.perf_counter()
             self.progress.emit("checkpoint", iteration=self.iteration,
                                path=os.path.join("checkpoints", "checkpoint_latest.pt"))
@@ -398,7 +358,7 @@ class TrainingRun:
         if stop_reason == "cancelled":
             self.progress.emit("cancelled", iteration=self.iteration, seconds=round(seconds, 3))
             raise Cancelled()
-        _save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
+        save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
         self._final_validation()
         if self.record.state is not None:
             self.net.load_state_dict(self.record.state)
@@ -447,24 +407,3 @@ class TrainingRun:
             "export": check,
             "int8": int8,
         }
-
-
-def export_all(net: torch.nn.Module, ds: Dataset, out: str, progress: Progress) -> tuple[dict, dict | None]:
-    """network.onnx (checked against PyTorch), weights.pt, and network-int8.onnx when the plan asks for it:
-    (the ONNX check, the int8 export's report or None)."""
-    check = export_onnx(net, ds.plan, ds.num_classes, os.path.join(out, "network.onnx"))
-    progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
-    save_weights(net, out)
-    progress.emit("exported", path=WEIGHTS_FILE)
-    int8 = None
-    if ds.plan["inference"]["int8"]:
-        int8 = export_int8(ds, out)
-        progress.emit("exported", path=int8["file"], labelsChanged=int8["labelsChanged"],
-                      calibrationSlices=int8["calibrationSlices"])
-    return check, int8
-
-
-def _save_latest(net, optimizer, it: int, ckpt_dir: str) -> None:
-    tmp = os.path.join(ckpt_dir, "checkpoint_latest.pt.tmp")
-    torch.save({"iteration": it, "network": net.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
-    os.replace(tmp, os.path.join(ckpt_dir, "checkpoint_latest.pt"))

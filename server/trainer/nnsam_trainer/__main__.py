@@ -13,9 +13,13 @@ import json
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .encoders import cli as encoder_cli
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 
 _SAVED_LIMIT: tuple[int, int] | None = None
@@ -62,7 +66,7 @@ def is_disk_full(e: BaseException, out: str) -> bool:
     return st.f_bavail * st.f_frsize < (1 << 20)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnsam_trainer", description="nnSAM trainer")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print the runtime environment (torch version, devices) as JSON")
@@ -81,26 +85,38 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--optimizer", choices=["SGD-nesterov", "AdamW"], default=None, help="override the plan's optimizer")
     t.add_argument("--lr", type=float, default=None, help="override the plan's initial learning rate")
     t.add_argument("--init", default=None, help="start from these weights (an earlier model's weights.pt: warm start)")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "env":
-        import torch
-
-        info = {
-            "trainer": __version__,
-            "torch": torch.__version__,
-            "cuda": torch.cuda.is_available(),
-            "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
-            "threads": torch.get_num_threads(),
-        }
-        print(json.dumps(info))
-        return 0
+        return print_env()
     if args.command == "encoder":
         return encoder_cli.run(args)
+    return run_training(args)
 
+
+def print_env() -> int:
+    import torch
+
+    info = {
+        "trainer": __version__,
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+        "threads": torch.get_num_threads(),
+    }
+    print(json.dumps(info))
+    return 0
+
+
+def run_training(args: argparse.Namespace) -> int:
+    """`train`: the exit code, and on failure the last line says why (module docstring)."""
     from .data import DataError
     from .progress import Progress
-    from .training import Cancelled, InitError, TrainOptions, train
+    from .artifacts import InitError
+    from .training import Cancelled, TrainOptions, train
 
     os.makedirs(args.out, exist_ok=True)
     progress = Progress(os.path.join(args.out, "training_log.jsonl"))
@@ -120,20 +136,25 @@ def main(argv: list[str] | None = None) -> int:
         progress.emit("error", code="invalid_init_weights", message=str(e))
         return 2
     except Exception as e:  # noqa: BLE001 - the last line must say what failed, whatever it is
-        if is_out_of_memory(e):
-            restore_memory_limit()  # room to report it
-            traceback.print_exc(file=sys.stderr)
-            limit = f" (NNSAM_TRAINER_MEMORY_MB={limited})" if limited else ""
-            progress.emit("error", code="out_of_memory", message=f"{type(e).__name__}: {str(e)[:300]}{limit}")
-            return 1
-        traceback.print_exc(file=sys.stderr)
-        if is_disk_full(e, args.out):
-            progress.emit("error", code="disk_full", message=f"no space left on the device ({type(e).__name__}: {e})")
-            return 1
-        progress.emit("error", code="trainer_failed", message=f"{type(e).__name__}: {e}")
-        return 1
+        return report_failure(e, progress, args.out, limited)
     finally:
         progress.close()
+
+
+def report_failure(e: Exception, progress: "Progress", out: str, limited: int | None) -> int:
+    """The `error` line of an unexpected failure: out of memory, a full disk, or anything else (exit 1)."""
+    if is_out_of_memory(e):
+        restore_memory_limit()  # room to report it
+        traceback.print_exc(file=sys.stderr)
+        limit = f" (NNSAM_TRAINER_MEMORY_MB={limited})" if limited else ""
+        progress.emit("error", code="out_of_memory", message=f"{type(e).__name__}: {str(e)[:300]}{limit}")
+        return 1
+    traceback.print_exc(file=sys.stderr)
+    if is_disk_full(e, out):
+        progress.emit("error", code="disk_full", message=f"no space left on the device ({type(e).__name__}: {e})")
+        return 1
+    progress.emit("error", code="trainer_failed", message=f"{type(e).__name__}: {e}")
+    return 1
 
 
 if __name__ == "__main__":

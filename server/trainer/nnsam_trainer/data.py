@@ -107,36 +107,57 @@ def load_dataset(folder: str) -> Dataset:
     grid = tuple(emb["grid"]) if emb else None
     if bool(plan["embedding"]) != bool(emb):
         raise DataError("plan.json and dataset.json disagree on whether the network takes a SAM embedding")
-
-    train: list[Slice] = []
-    val: list[Slice] = []
-    unlabelled: list[Slice] = []
+    read = _SliceReader(folder, num_classes, ignore, input_slices, channels, grid)
+    splits: dict[str, list[Slice]] = {"train": [], "val": [], "unlabelled": []}
     for entry in meta["slices"]:
+        s = read(entry)
+        splits[entry["split"]].append(s)
+    if not splits["train"]:
+        raise DataError("dataset.json lists no training slices")
+    return Dataset(plan, num_classes, ignore, channels, splits["train"], splits["val"], splits["unlabelled"])
+
+
+@dataclass
+class _SliceReader:
+    """Reads and checks one dataset.json entry's files into a Slice (the messages name the file)."""
+
+    folder: str
+    num_classes: int
+    ignore: int
+    input_slices: int
+    channels: int
+    grid: tuple[int, ...] | None
+
+    def __call__(self, entry: dict[str, Any]) -> Slice:
         shape = tuple(int(v) for v in entry["shape"])
-        image = _load_npy(folder, entry["image"], ("float32",), shape if input_slices == 1 else (input_slices, *shape))
-        image = image.reshape(input_slices, *shape)
+        k = self.input_slices
+        image = _load_npy(self.folder, entry["image"], ("float32",), shape if k == 1 else (k, *shape))
+        image = image.reshape(k, *shape)
+        label = self._label(entry, shape)
+        if not np.isfinite(image).all():
+            raise DataError(f"{entry['image']} holds NaN or infinite values")
+        s = Slice(entry["id"], torch.from_numpy(image.copy()), torch.from_numpy(label.copy()), self._embedding(entry))
+        index_classes(s, self.num_classes)
+        return s
+
+    def _label(self, entry: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
         split = entry["split"]
         if split == "unlabelled":
-            label = np.full(shape, ignore, dtype=np.uint8)  # no supervision at all on these pixels
+            label = np.full(shape, self.ignore, dtype=np.uint8)  # no supervision at all on these pixels
         elif "label" not in entry:
             raise DataError(f"slice {entry['id']} ({split}) has no label file")
         else:
-            label = _load_npy(folder, entry["label"], ("uint8",), shape)
-        bad = np.setdiff1d(np.unique(label), np.array(list(range(num_classes)) + [ignore]))
+            label = _load_npy(self.folder, entry["label"], ("uint8",), shape)
+        bad = np.setdiff1d(np.unique(label), np.array(list(range(self.num_classes)) + [self.ignore]))
         if bad.size:
-            raise DataError(f"{entry['label']} holds label values {bad.tolist()} outside 0..{num_classes - 1}"
-                            f" and the ignore value {ignore}")
-        if not np.isfinite(image).all():
-            raise DataError(f"{entry['image']} holds NaN or infinite values")
-        embedding = None
-        if channels:
-            if "embedding" not in entry:
-                raise DataError(f"slice {entry['id']} has no embedding but the plan needs one")
-            e = _load_npy(folder, entry["embedding"], ("float16", "float32"), (channels, *grid))
-            embedding = torch.from_numpy(e.copy())
-        s = Slice(entry["id"], torch.from_numpy(image.copy()), torch.from_numpy(label.copy()), embedding)
-        index_classes(s, num_classes)
-        {"train": train, "val": val, "unlabelled": unlabelled}[split].append(s)
-    if not train:
-        raise DataError("dataset.json lists no training slices")
-    return Dataset(plan, num_classes, ignore, channels, train, val, unlabelled)
+            raise DataError(f"{entry['label']} holds label values {bad.tolist()} outside 0..{self.num_classes - 1}"
+                            f" and the ignore value {self.ignore}")
+        return label
+
+    def _embedding(self, entry: dict[str, Any]) -> torch.Tensor | None:
+        if not self.channels:
+            return None
+        if "embedding" not in entry:
+            raise DataError(f"slice {entry['id']} has no embedding but the plan needs one")
+        e = _load_npy(self.folder, entry["embedding"], ("float16", "float32"), (self.channels, *self.grid))
+        return torch.from_numpy(e.copy())

@@ -9,18 +9,25 @@ pseudo-labels better than any single pass), after which every iteration costs wh
 Unlabelled pixels are never trained as background by default: a pixel carries a pseudo-label only where the
 network's averaged softmax reaches the threshold; everything else keeps the ignore value. Labelled slices
 are never pseudo-labelled (they are not in the unlabelled split).
+
+`SelfTrainingRounds` is what a training run holds: when the next round is due, running it, and the share of
+each batch drawn from the pseudo-labelled slices.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .augmentation import whole_slice_inputs
-from .data import Slice, index_classes
+from .augmentation import Batch, Sampler, whole_slice_inputs
+from .data import Dataset, Slice, index_classes
+from .precision import Precision
+
+ROUND_BUDGET_SHARE = 0.1  # the most of a wall-clock budget one self-training round may take
 
 
 @dataclass
@@ -97,3 +104,42 @@ def pseudo_label_slices(net, slices: list[Slice], plan: dict, num_classes: int, 
         net.deep_supervision = had_ds
         net.train(was_training)
     return out
+
+
+class SelfTrainingRounds:
+    """The self-training rounds of one run. `make_sampler(slices, rng)` builds a sampler like the labelled one,
+    so pseudo-labelled slices are drawn and augmented as labelled slices are."""
+
+    def __init__(self, params: SelfTrainingParams, budget_seconds: float | None,
+                 make_sampler: Callable[[list[Slice], np.random.Generator], Sampler]):
+        self.params, self.make_sampler = params, make_sampler
+        self.pending = list(params.at)
+        self.budget_seconds = budget_seconds
+        self.sampler: Sampler | None = None
+        #: slices with pseudo-labels after the last round (metrics.json's pseudoLabelledSlices)
+        self.count = 0
+
+    def due(self, fraction: float) -> bool:
+        return bool(self.pending) and fraction >= self.pending[0]
+
+    def run(self, net: torch.nn.Module, ds: Dataset, device: torch.device, precision: Precision, seed: int,
+            iteration: int) -> int:
+        """Pseudo-labels the unlabelled slices anew (seeded by the iteration); returns how many got labels."""
+        self.pending.pop(0)
+        if self.budget_seconds:  # a round may take a tenth of the budget, however many slices the series have
+            self.params.max_seconds = ROUND_BUDGET_SHARE * self.budget_seconds
+        with precision.autocast():
+            pseudo = pseudo_label_slices(net, ds.unlabelled, ds.plan, ds.num_classes, ds.ignore_value, self.params,
+                                         device, np.random.default_rng(seed + 4 + iteration))
+        self.count = len(pseudo)
+        self.sampler = self.make_sampler(pseudo, np.random.default_rng(seed + 3 + iteration)) if pseudo else None
+        return self.count
+
+    def batch(self, labelled: Sampler) -> Batch:
+        """The labelled sampler's batch, with `share` of it (at least 1, never all) drawn from the
+        pseudo-labelled slices once a round made some."""
+        batch_size = labelled.batch_size
+        if self.sampler is None or batch_size <= 1:
+            return labelled.next()
+        n_pseudo = min(max(round(batch_size * self.params.share), 1), batch_size - 1)
+        return labelled.next(batch_size - n_pseudo).concat(self.sampler.next(n_pseudo))

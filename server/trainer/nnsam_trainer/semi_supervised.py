@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augmentation import build_intensity_transforms
+from .augmentation import Sampler, build_intensity_transforms
+from .precision import Precision
 
 
 @dataclass
@@ -155,3 +157,52 @@ def unsupervised_loss(student_logits: torch.Tensor, targets: torch.Tensor, ignor
         return pixel.sum() / carried.sum().clamp(min=1)
     means = [pixel[targets == c].mean() for c in torch.unique(targets[carried]).tolist()]
     return torch.stack(means).mean() if means else pixel.sum() * 0.0
+
+
+@dataclass
+class UnlabelledBatch:
+    """One iteration's unlabelled part of the student's batch: the strong view (on the device), its embedding,
+    the teacher's pseudo-labels and the weight of their loss at this point of the budget."""
+
+    image: torch.Tensor
+    embedding: torch.Tensor | None
+    targets: torch.Tensor
+    weight: float
+
+
+class MeanTeacher:
+    """The mean teacher of one training run. Built once (not per iteration): the teacher copies the student as
+    it starts, the strong view's intensity transforms and the per-class thresholds (or None) persist."""
+
+    def __init__(self, student: torch.nn.Module, params: SemiSupervisedParams, num_classes: int, ignore: int,
+                 neighbours: bool, rng: np.random.Generator, make_sampler: Callable[[], Sampler]):
+        self.params, self.ignore, self.rng = params, ignore, rng
+        self.teacher = make_teacher(student)
+        self.thresholds = (ClassThresholds(num_classes, params.threshold, params.min_threshold)
+                           if params.class_balanced else None)
+        self.transforms = build_intensity_transforms(neighbours)
+        # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
+        self.sampler = make_sampler()
+
+    def batch(self, device: torch.device, precision: Precision, fraction: float) -> UnlabelledBatch:
+        """Draws the weak view, pseudo-labels it with the teacher and makes the student's strong view."""
+        ub = self.sampler.next()
+        image = ub.image.to(device, non_blocking=True)
+        emb = ub.embedding.to(device, non_blocking=True) if ub.embedding is not None else None
+        with torch.no_grad(), precision.autocast():
+            t_logits = self.teacher(image, emb)
+        inside = torch.stack(self.sampler.last_inside).to(device)
+        limit = self.thresholds.update(t_logits, inside).to(device) if self.thresholds else self.params.threshold
+        targets = pseudo_labels(t_logits, limit, self.ignore, inside)
+        weight = ramp_weight(self.params, fraction)
+        strong = strong_view(image.cpu(), self.rng, self.params.cutout, self.transforms).to(device)
+        return UnlabelledBatch(strong, emb, targets, weight)
+
+    def loss(self, student_logits: torch.Tensor, batch: UnlabelledBatch) -> torch.Tensor:
+        """The weighted pseudo-label loss on the student's outputs for the unlabelled samples."""
+        return batch.weight * unsupervised_loss(student_logits, batch.targets, self.ignore,
+                                                self.params.class_balanced)
+
+    def update(self, student: torch.nn.Module) -> None:
+        """After the student's optimizer step: the teacher moves towards it."""
+        update_teacher(self.teacher, student, self.params.ema_decay)

@@ -11,11 +11,18 @@ Adaptations, and why:
 - Validation on held-out labelled slices (when Node sends some): Dice every `--val-every` iterations, the best
   weights are kept and exported, and training stops early when Dice has not improved for `--patience` of the
   budget (only in the second half, while the learning rate is still high enough to matter).
+
+Structure: `train` runs one `TrainingRun`, whose stages are methods found by name, in the order they run:
+`setup` (runtime, data, model, samplers), `announce`, then per iteration `step` (`_student_batch`,
+`_loss`, `_optimize`), `validate_periodically` and `checkpoint_if_due`, and at the end `finish`
+(`_final_validation`, `export_all`, `_metrics`). `Budget` measures the fraction of the budget used,
+`ValidationRecord` (validation.py) keeps the best weights, artifacts.py writes checkpoints and exports; the
+unlabelled slices' parts live in semi_supervised.py (`MeanTeacher`) and self_training.py
+(`SelfTrainingRounds`).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import random
@@ -27,20 +34,20 @@ import numpy as np
 import torch
 from nnunetv2.training.lr_scheduler.polylr import PolyLRScheduler
 
-from .augmentation import Sampler, build_intensity_transforms, spatial_params_for, whole_slice_inputs
-from .data import Dataset, load_dataset
-from .export import export_onnx
+from . import self_training
+from .artifacts import WEIGHTS_FILE, export_all, load_initial_weights, save_best, save_latest
+from .augmentation import Batch, Sampler, spatial_params_for
+from .data import Slice, load_dataset
 from .loss import build_loss
 from .network import build_network, stage_strides
-from .precision import Precision, choose_precision
+from .precision import choose_precision
 from .progress import Progress
-from .quantize import export_int8
-from . import self_training
-from .semi_supervised import (ClassThresholds, SemiSupervisedParams, make_teacher, params_from_plan, pseudo_labels,
-                              ramp_weight, strong_view, unsupervised_loss, update_teacher)
+from .self_training import SelfTrainingRounds
+from .semi_supervised import MeanTeacher, UnlabelledBatch, params_from_plan
+from .validation import ValidationRecord, validate
 
 SCHEDULE_STEPS = 100_000  # resolution of the poly schedule (progress fraction * steps)
-ROUND_BUDGET_SHARE = 0.1  # the most of a wall-clock budget one self-training round may take
+DEFAULT_BUDGET_S = 5 * 60  # neither --minutes nor --max-iterations
 
 
 @dataclass
@@ -62,46 +69,7 @@ class TrainOptions:
 
 
 class Cancelled(Exception):
-    pass
-
-
-class InitError(Exception):
-    """--init weights that are missing, unreadable or do not fit the plan's network; the message says which."""
-
-
-#: the trained network's weights (float16 state dict) in the output folder: what a warm start begins from
-WEIGHTS_FILE = "weights.pt"
-
-
-def load_initial_weights(net: torch.nn.Module, path: str) -> None:
-    """Starts `net` from the weights a previous run saved; every tensor must be there with its shape."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InitError(f"{path} is missing") from None
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise InitError(f"{path} is not a weights file: {type(e).__name__}: {str(e)[:200]}") from None
-    if not isinstance(state, dict):
-        raise InitError(f"{path} is not a weights file (no state dict)")
-    own = net.state_dict()
-    problems = [f"{k} is missing" for k in own if k not in state]
-    problems += [f"{k} is not in this network" for k in state if k not in own]
-    problems += [f"{k} has shape {list(state[k].shape)}, the network {list(own[k].shape)}"
-                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise InitError(f"{path} does not fit this plan's network: {'; '.join(problems[:3])}{more}")
-    net.load_state_dict({k: v.float() for k, v in state.items()})
-
-
-def save_weights(net: torch.nn.Module, out: str) -> str:
-    """The network's weights as float16 (half the size; a starting point needs no more precision)."""
-    path = os.path.join(out, WEIGHTS_FILE)
-    tmp = path + ".tmp"
-    torch.save({k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
-                for k, v in net.state_dict().items()}, tmp)
-    os.replace(tmp, path)
-    return path
+    """SIGTERM: the run stopped after an iteration and exported nothing."""
 
 
 def _pick_device(name: str) -> torch.device:
@@ -118,49 +86,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def dice_per_class(pred: torch.Tensor, gt: torch.Tensor, num_classes: int, ignore: int) -> dict[int, tuple[int, int]]:
-    """(2*intersection, |pred|+|gt|) per foreground class, ignoring pixels with the ignore value."""
-    valid = gt != ignore
-    out = {}
-    for c in range(1, num_classes):
-        p = (pred == c) & valid
-        g = gt == c
-        out[c] = (int(2 * (p & g).sum()), int(p.sum() + g.sum()))
-    return out
-
-
-def validate(net, ds: Dataset, device: torch.device, precision: Precision) -> tuple[float, dict[str, float]]:
-    plan = ds.plan
-    divisible = tuple(plan["network"]["divisibleBy"])
-    patch = tuple(plan["network"]["patchSize"])
-    emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
-    totals = {c: [0, 0] for c in range(1, ds.num_classes)}
-    net.eval()
-    net.deep_supervision = False
-    with torch.no_grad(), precision.autocast():
-        for s in ds.val:
-            image, emb = whole_slice_inputs(s, divisible, emb_stride, patch)
-            logits = net(image.to(device), emb.to(device) if emb is not None else None)
-            h, w = s.hw
-            pred = logits[0, :, :h, :w].argmax(0).cpu()
-            for c, (num, den) in dice_per_class(pred, s.label.long(), ds.num_classes, ds.ignore_value).items():
-                totals[c][0] += num
-                totals[c][1] += den
-    net.deep_supervision = True
-    net.train()
-    per_class = {str(c): (num / den) for c, (num, den) in totals.items() if den > 0}
-    mean = float(np.mean(list(per_class.values()))) if per_class else float("nan")
-    return mean, per_class
-
-
-def mean_teacher_parts(net: torch.nn.Module, ds: Dataset, ssl: SemiSupervisedParams, neighbours: bool) -> tuple:
-    """Semi-supervised training's parts: (the teacher, the strong view's intensity transforms, built once and
-    not per iteration, the per-class thresholds or None)."""
-    teacher = make_teacher(net)
-    thresholds = ClassThresholds(ds.num_classes, ssl.threshold, ssl.min_threshold) if ssl.class_balanced else None
-    return teacher, build_intensity_transforms(neighbours), thresholds
-
-
 def build_optimizer(net: torch.nn.Module, tplan: dict, opts: TrainOptions) -> tuple[torch.optim.Optimizer, str, float]:
     """The plan's optimizer (or --optimizer / --lr): (optimizer, its name, initial learning rate)."""
     lr0 = float(opts.lr or tplan["initialLr"])
@@ -175,7 +100,43 @@ def build_optimizer(net: torch.nn.Module, tplan: dict, opts: TrainOptions) -> tu
     raise ValueError(f"unknown optimizer {opt_name!r} (SGD-nesterov or AdamW)")
 
 
+@dataclass
+class Budget:
+    """What a run may spend: wall-clock seconds and/or iterations. The poly schedule, the self-training rounds
+    and early stopping run on the fraction used (the larger of the two when both are given)."""
+
+    seconds: float | None
+    iterations: int | None
+    started: float = 0.0
+
+    @classmethod
+    def from_options(cls, opts: TrainOptions) -> Budget:
+        seconds = opts.minutes * 60 if opts.minutes else None
+        if seconds is None and opts.max_iterations is None:
+            seconds = DEFAULT_BUDGET_S
+        return cls(seconds, opts.max_iterations)
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def fraction(self, iteration: int) -> float:
+        f = 0.0
+        if self.iterations:
+            f = max(f, iteration / self.iterations)
+        if self.seconds:
+            f = max(f, self.elapsed() / self.seconds)
+        return min(f, 1.0)
+
+    def end_reason(self, iteration: int) -> str:
+        """Why a run that used all of its budget stopped."""
+        return "iterations" if self.iterations and iteration >= self.iterations else "time"
+
+
 def train(opts: TrainOptions, progress: Progress) -> dict:
+    """Trains and exports as `opts` say; SIGTERM cancels (Cancelled) after the current iteration."""
     os.makedirs(opts.out, exist_ok=True)
     cancel = {"flag": False}
 
@@ -184,256 +145,265 @@ def train(opts: TrainOptions, progress: Progress) -> dict:
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        return _train(opts, progress, cancel)
+        return TrainingRun(opts, progress, cancel).run()
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _train(opts: TrainOptions, progress: Progress, cancel: dict) -> dict:
-    threads = opts.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    seed_everything(opts.seed)
-    device = _pick_device(opts.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+class TrainingRun:
+    """One training, from the data folder to the exported network and metrics.json. Its stages are the
+    methods below, in the order they run."""
 
-    ds = load_dataset(opts.data)
-    plan = ds.plan
-    tplan = plan["training"]  # every value from the plan (defaults filled in by contract.py)
-    precision = choose_precision(device, str(tplan["precision"]))
-    amp = precision.dtype is not None
-    patch = tuple(int(v) for v in plan["network"]["patchSize"])
-    batch_size = int(plan["network"]["batchSize"])
-    strides = stage_strides(plan["network"])
-    ds_strides = strides[:-1]  # one deep-supervision output per decoder stage
-    emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
-    neighbours = int(plan["network"]["inputSlices"]) > 1  # 2.5D: channels are slices of one image
+    def __init__(self, opts: TrainOptions, progress: Progress, cancel: dict):
+        self.opts, self.progress, self.cancel = opts, progress, cancel
+        self.iteration = 0
+        self.loss_ema: float | None = None
+        self.record = ValidationRecord()
+        self.budget = Budget.from_options(opts)
+        self.ckpt_dir = os.path.join(opts.out, "checkpoints")
 
-    net = build_network(plan, ds.num_classes)
-    if opts.init:
-        load_initial_weights(net, opts.init)
-    net = net.to(device)
-    loss_fn = build_loss(len(ds_strides), ds.ignore_value)
-    optimizer, opt_name, lr0 = build_optimizer(net, tplan, opts)
-    scheduler = PolyLRScheduler(optimizer, lr0, SCHEDULE_STEPS)
-    scaler = torch.amp.GradScaler("cuda") if precision.needs_scaler else None
-    sampler = Sampler(ds.train, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
-                      np.random.default_rng(opts.seed), spatial_params_for(patch, tplan),
-                      float(tplan["oversampleForeground"]), synchronize_channels=neighbours)
+    def run(self) -> dict:
+        self.setup()
+        self.announce()
+        return self.finish(self.train_loop())
 
-    ssl = params_from_plan(tplan) if ds.unlabelled else None
-    teacher = u_sampler = strong_transforms = class_thresholds = None
-    ssl_rng = np.random.default_rng(opts.seed + 1)
-    if ssl is not None:
-        teacher, strong_transforms, class_thresholds = mean_teacher_parts(net, ds, ssl, neighbours)
-        # weak view: crops and spatial augmentation only; the strong view adds intensity and cut-out
-        u_sampler = Sampler(ds.unlabelled, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
-                            np.random.default_rng(opts.seed + 2), spatial_params_for(patch, tplan), 0.0,
-                            intensity=False)
+    # -- setup ---------------------------------------------------------------------------------------------
 
-    st = self_training.params_from_plan(tplan) if ds.unlabelled else None
-    st_rounds = list(st.at) if st else []
-    pseudo_sampler = None
-    pseudo_count = 0
+    def setup(self) -> None:
+        """Runtime (threads, seeds, device), data, the plan's settings, model and optimizer, samplers."""
+        self.threads = self.opts.threads or os.cpu_count() or 1
+        torch.set_num_threads(self.threads)
+        seed_everything(self.opts.seed)
+        self.device = _pick_device(self.opts.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.ds = load_dataset(self.opts.data)
+        self._read_plan()
+        self._build_model()
+        self._build_samplers()
 
-    budget_s = opts.minutes * 60 if opts.minutes else None
-    max_it = opts.max_iterations
-    if budget_s is None and max_it is None:
-        budget_s = 5 * 60
-    n_params = sum(p.numel() for p in net.parameters())
-    progress.emit("start", device=device.type, threads=threads, amp=amp, precision=precision.name,
-                  trainSlices=len(ds.train),
-                  valSlices=len(ds.val), patchSize=list(patch), batchSize=batch_size, parameters=n_params,
-                  seed=opts.seed, budgetSeconds=budget_s, maxIterations=max_it,
-                  embeddingChannels=ds.embedding_channels, optimizer=opt_name, initialLr=lr0,
-                  unlabelledSlices=len(ds.unlabelled), semiSupervised=ssl is not None, warmStart=bool(opts.init))
+    def _read_plan(self) -> None:
+        plan = self.ds.plan
+        self.tplan = plan["training"]  # every value from the plan (defaults filled in by contract.py)
+        self.precision = choose_precision(self.device, str(self.tplan["precision"]))
+        self.patch = tuple(int(v) for v in plan["network"]["patchSize"])
+        self.batch_size = int(plan["network"]["batchSize"])
+        self.ds_strides = stage_strides(plan["network"])[:-1]  # one deep-supervision output per decoder stage
+        self.emb_stride = tuple(plan["embedding"]["stride"]) if plan.get("embedding") else None
+        self.neighbours = int(plan["network"]["inputSlices"]) > 1  # 2.5D: channels are slices of one image
 
-    ckpt_dir = os.path.join(opts.out, "checkpoints")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    best = {"dice": -1.0, "iteration": 0, "fraction": 0.0, "state": None, "perClass": {}}
-    history: list[tuple[int, float]] = []
-    start = time.perf_counter()
-    last_ckpt = start
-    it = 0
-    stop_reason = "iterations"
-    loss_ema = None
+    def _build_model(self) -> None:
+        """The network (He initialization, or --init's weights), loss, optimizer, schedule, gradient scaler."""
+        net = build_network(self.ds.plan, self.ds.num_classes)
+        if self.opts.init:
+            load_initial_weights(net, self.opts.init)
+        self.net = net.to(self.device)
+        self.loss_fn = build_loss(len(self.ds_strides), self.ds.ignore_value)
+        self.optimizer, self.opt_name, self.lr0 = build_optimizer(self.net, self.tplan, self.opts)
+        self.scheduler = PolyLRScheduler(self.optimizer, self.lr0, SCHEDULE_STEPS)
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision.needs_scaler else None
 
-    def fraction_done() -> float:
-        f = 0.0
-        if max_it:
-            f = max(f, it / max_it)
-        if budget_s:
-            f = max(f, (time.perf_counter() - start) / budget_s)
-        return min(f, 1.0)
+    def _build_samplers(self) -> None:
+        """The labelled sampler, and with unlabelled slices the mean teacher and self-training rounds when the
+        plan enables them. Each draws from its own seeded generator, so adding one changes no other's draws."""
+        seed = self.opts.seed
+        self.sampler = self._labelled_sampler(self.ds.train, np.random.default_rng(seed))
+        ssl = params_from_plan(self.tplan) if self.ds.unlabelled else None
+        self.teacher = None if ssl is None else MeanTeacher(
+            self.net, ssl, self.ds.num_classes, self.ds.ignore_value, self.neighbours, np.random.default_rng(seed + 1),
+            lambda: self._sampler(self.ds.unlabelled, np.random.default_rng(seed + 2), 0.0, intensity=False))
+        st = self_training.params_from_plan(self.tplan) if self.ds.unlabelled else None
+        self.rounds = None if st is None else SelfTrainingRounds(st, self.budget.seconds, self._labelled_sampler)
 
-    net.train()
-    while True:
-        if cancel["flag"]:
-            stop_reason = "cancelled"
-            break
-        done = fraction_done()
-        if done >= 1.0:
-            stop_reason = "iterations" if max_it and it >= max_it else "time"
-            break
-        if st_rounds and done >= st_rounds[0]:
-            st_rounds.pop(0)
-            if budget_s:  # a round may take a tenth of the budget, however many slices the series have
-                st.max_seconds = ROUND_BUDGET_SHARE * budget_s
-            with precision.autocast():
-                pseudo = self_training.pseudo_label_slices(net, ds.unlabelled, plan, ds.num_classes,
-                                                           ds.ignore_value, st, device,
-                                                           np.random.default_rng(opts.seed + 4 + it))
-            pseudo_count = len(pseudo)
-            pseudo_sampler = Sampler(pseudo, patch, batch_size, ds_strides, emb_stride, ds.ignore_value,
-                                     np.random.default_rng(opts.seed + 3 + it), spatial_params_for(patch, tplan),
-                                     float(tplan["oversampleForeground"]),
-                                     synchronize_channels=neighbours) if pseudo else None
-            progress.emit("pseudoLabels", iteration=it, slices=pseudo_count, of=len(ds.unlabelled),
-                          seconds=round(time.perf_counter() - start, 3))
-        scheduler.step(int(done * SCHEDULE_STEPS))
-        lr = optimizer.param_groups[0]["lr"]
-        if pseudo_sampler is not None and batch_size > 1:
-            n_pseudo = min(max(round(batch_size * st.share), 1), batch_size - 1)
-            batch = sampler.next(batch_size - n_pseudo).concat(pseudo_sampler.next(n_pseudo))
-        else:
-            batch = sampler.next()
-        image = batch.image.to(device, non_blocking=True)
-        targets = [t.to(device, non_blocking=True) for t in batch.targets]
-        emb = batch.embedding.to(device, non_blocking=True) if batch.embedding is not None else None
-        optimizer.zero_grad(set_to_none=True)
-        u_weight = 0.0
-        u_targets = None
-        if ssl is not None:
-            ub = u_sampler.next()
-            u_image = ub.image.to(device, non_blocking=True)
-            u_emb = ub.embedding.to(device, non_blocking=True) if ub.embedding is not None else None
-            with torch.no_grad(), precision.autocast():
-                t_logits = teacher(u_image, u_emb)
-            inside = torch.stack(u_sampler.last_inside).to(device)
-            limit = class_thresholds.update(t_logits, inside).to(device) if class_thresholds else ssl.threshold
-            u_targets = pseudo_labels(t_logits, limit, ds.ignore_value, inside)
-            u_weight = ramp_weight(ssl, done)
-            # one student pass over labelled and strongly augmented unlabelled samples together
-            image = torch.cat([image, strong_view(u_image.cpu(), ssl_rng, ssl.cutout, strong_transforms).to(device)])
-            if emb is not None:
-                emb = torch.cat([emb, u_emb])
-        with precision.autocast():
-            outputs = net(image, emb)
+    def _sampler(self, slices: list[Slice], rng: np.random.Generator, oversample: float, **options) -> Sampler:
+        return Sampler(slices, self.patch, self.batch_size, self.ds_strides, self.emb_stride, self.ds.ignore_value,
+                       rng, spatial_params_for(self.patch, self.tplan), oversample, **options)
+
+    def _labelled_sampler(self, slices: list[Slice], rng: np.random.Generator) -> Sampler:
+        """Labelled (or pseudo-labelled) slices: foreground oversampling, intensity augmentation."""
+        return self._sampler(slices, rng, float(self.tplan["oversampleForeground"]),
+                             synchronize_channels=self.neighbours)
+
+    def announce(self) -> None:
+        """The `start` line, then the clock starts."""
+        ds, opts = self.ds, self.opts
+        self.n_params = sum(p.numel() for p in self.net.parameters())
+        self.progress.emit("start", device=self.device.type, threads=self.threads, amp=self.precision.dtype is not None,
+                           precision=self.precision.name, trainSlices=len(ds.train), valSlices=len(ds.val),
+                           patchSize=list(self.patch), batchSize=self.batch_size, parameters=self.n_params,
+                           seed=opts.seed, budgetSeconds=self.budget.seconds, maxIterations=self.budget.iterations,
+                           embeddingChannels=ds.embedding_channels, optimizer=self.opt_name, initialLr=self.lr0,
+                           unlabelledSlices=len(ds.unlabelled), semiSupervised=self.teacher is not None,
+                           warmStart=bool(opts.init))
+        os.makedirs(self.ckpt_dir, exist_ok=True)
+        self.budget.start()
+        self.last_checkpoint = self.budget.started
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def train_loop(self) -> str:
+        """Iterates until the budget is used, SIGTERM or early stop; returns the stop reason."""
+        self.net.train()
+        while True:
+            if self.cancel["flag"]:
+                return "cancelled"
+            done = self.budget.fraction(self.iteration)
+            if done >= 1.0:
+                return self.budget.end_reason(self.iteration)
+            self.step(done)
+            if self.validate_periodically():
+                return "early_stop"
+            self.checkpoint_if_due()
+
+    def step(self, done: float) -> None:
+        """One iteration at budget fraction `done`: a self-training round when one is due, the learning rate,
+        one optimizer step on the student's batch, the teacher's update, the `iteration` line."""
+        if self.rounds is not None and self.rounds.due(done):
+            self.pseudo_label_round()
+        self.scheduler.step(int(done * SCHEDULE_STEPS))
+        lr = self.optimizer.param_groups[0]["lr"]
+        image, emb, targets, unlabelled = self._student_batch(done)
+        loss = self._loss(image, emb, targets, unlabelled)
+        self._optimize(loss)
+        if self.teacher is not None:
+            self.teacher.update(self.net)
+        self.iteration += 1
+        self._report_iteration(float(loss.detach().cpu()), lr)
+
+    def pseudo_label_round(self) -> None:
+        count = self.rounds.run(self.net, self.ds, self.device, self.precision, self.opts.seed, self.iteration)
+        self.progress.emit("pseudoLabels", iteration=self.iteration, slices=count, of=len(self.ds.unlabelled),
+                           seconds=round(self.budget.elapsed(), 3))
+
+    def _student_batch(self, done: float) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor],
+                                                    UnlabelledBatch | None]:
+        """(image, embedding, deep-supervision targets, unlabelled part or None) on the device: the labelled
+        samples first, then the mean teacher's strong views, so one student pass sees both."""
+        batch: Batch = self.rounds.batch(self.sampler) if self.rounds is not None else self.sampler.next()
+        image = batch.image.to(self.device, non_blocking=True)
+        targets = [t.to(self.device, non_blocking=True) for t in batch.targets]
+        emb = batch.embedding.to(self.device, non_blocking=True) if batch.embedding is not None else None
+        if self.teacher is None:
+            return image, emb, targets, None
+        unlabelled = self.teacher.batch(self.device, self.precision, done)
+        image = torch.cat([image, unlabelled.image])
+        if emb is not None:
+            emb = torch.cat([emb, unlabelled.embedding])
+        return image, emb, targets, unlabelled
+
+    def _loss(self, image: torch.Tensor, emb: torch.Tensor | None, targets: list[torch.Tensor],
+              unlabelled: UnlabelledBatch | None) -> torch.Tensor:
+        """Dice+CE with deep supervision on the labelled samples, plus the weighted pseudo-label loss."""
+        with self.precision.autocast():
+            outputs = self.net(image, emb)
             n_sup = targets[0].shape[0]
-            loss = loss_fn([o[:n_sup] for o in outputs], targets)
-            if u_targets is not None:
-                loss = loss + u_weight * unsupervised_loss(outputs[0][n_sup:], u_targets,
-                                                           ds.ignore_value, ssl.class_balanced)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
-            scaler.step(optimizer)
-            scaler.update()
+            loss = self.loss_fn([o[:n_sup] for o in outputs], targets)
+            if unlabelled is not None:
+                loss = loss + self.teacher.loss(outputs[0][n_sup:], unlabelled)
+        return loss
+
+    def _optimize(self, loss: torch.Tensor) -> None:
+        """Backward, gradient clipping at 12 (nnU-Net), optimizer step (through the scaler under fp16)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 12)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         else:
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
-            optimizer.step()
-        if teacher is not None:
-            update_teacher(teacher, net, ssl.ema_decay)
-        it += 1
-        lv = float(loss.detach().cpu())
-        loss_ema = lv if loss_ema is None else 0.9 * loss_ema + 0.1 * lv
-        elapsed = time.perf_counter() - start
-        progress.emit("iteration", iteration=it, loss=lv, lr=lr, seconds=round(elapsed, 3),
-                      itPerSec=round(it / elapsed, 4), fraction=round(fraction_done(), 4))
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 12)
+            self.optimizer.step()
 
-        if ds.val and (it % opts.val_every == 0):
-            dice, per_class = validate(net, ds, device, precision)
-            history.append((it, dice))
-            improved = dice > best["dice"]
-            if improved:
-                best.update(dice=dice, iteration=it, perClass=per_class, fraction=fraction_done(),
-                            state=copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()}))
-                torch.save({"iteration": it, "network": best["state"], "dice": dice},
-                           os.path.join(ckpt_dir, "checkpoint_best.pt"))
-            progress.emit("validation", iteration=it, dice=dice, dicePerClass=per_class, best=best["dice"],
-                          bestIteration=best["iteration"], seconds=round(time.perf_counter() - start, 3))
-            done = fraction_done()
-            if 0.5 <= done < 1.0 and best["dice"] > 0 and done - best["fraction"] >= opts.patience:
-                stop_reason = "early_stop"
-                break
-        if time.perf_counter() - last_ckpt > opts.checkpoint_every_s:
-            _save_latest(net, optimizer, it, ckpt_dir)
-            last_ckpt = time.perf_counter()
-            progress.emit("checkpoint", iteration=it, path=os.path.join("checkpoints", "checkpoint_latest.pt"))
+    def _report_iteration(self, loss: float, lr: float) -> None:
+        self.loss_ema = loss if self.loss_ema is None else 0.9 * self.loss_ema + 0.1 * loss
+        elapsed = self.budget.elapsed()
+        self.progress.emit("iteration", iteration=self.iteration, loss=loss, lr=lr, seconds=round(elapsed, 3),
+                           itPerSec=round(self.iteration / elapsed, 4),
+                           fraction=round(self.budget.fraction(self.iteration), 4))
 
-    seconds = time.perf_counter() - start
-    if stop_reason == "cancelled":
-        progress.emit("cancelled", iteration=it, seconds=round(seconds, 3))
-        raise Cancelled()
+    # -- validation and checkpoints ------------------------------------------------------------------------
 
-    _save_latest(net, optimizer, it, ckpt_dir)
-    if ds.val and (not history or history[-1][0] != it):
-        dice, per_class = validate(net, ds, device, precision)
-        history.append((it, dice))
-        if dice >= best["dice"]:
-            best.update(dice=dice, iteration=it, perClass=per_class, state=None)
-        progress.emit("validation", iteration=it, dice=dice, dicePerClass=per_class, best=best["dice"],
-                      bestIteration=best["iteration"], seconds=round(time.perf_counter() - start, 3))
-    if best["state"] is not None:
-        net.load_state_dict(best["state"])
+    def validate_periodically(self) -> bool:
+        """Every --val-every iterations: Dice, the best weights kept (and checkpointed); True to stop early."""
+        if not self.ds.val or self.iteration % self.opts.val_every != 0:
+            return False
+        dice, per_class = validate(self.net, self.ds, self.device, self.precision)
+        if self.record.keep_if_better(self.iteration, dice, per_class, self.budget.fraction(self.iteration),
+                                      self.net):
+            save_best(self.record.state, self.iteration, dice, self.ckpt_dir)
+        self._report_validation(dice, per_class)
+        return self.record.patience_ran_out(self.budget.fraction(self.iteration), self.opts.patience)
 
-    check, int8 = export_all(net.cpu().float(), ds, opts.out, progress)
-    metrics = {
-        "iterations": it,
-        "seconds": round(seconds, 3),
-        "itPerSec": round(it / seconds, 4) if seconds > 0 else None,
-        "stopReason": stop_reason,
-        "finalLossEma": loss_ema,
-        "device": device.type,
-        "threads": threads,
-        "amp": amp,
-        "precision": precision.name,
-        "batchSize": batch_size,
-        "patchSize": list(patch),
-        "parameters": n_params,
-        "seed": opts.seed,
-        "trainSlices": len(ds.train),
-        "valSlices": len(ds.val),
-        "unlabelledSlices": len(ds.unlabelled),
-        "semiSupervised": ssl is not None,
-        "selfTraining": st is not None,
-        "pseudoLabelledSlices": pseudo_count,
-        "warmStart": bool(opts.init),
-        "weights": WEIGHTS_FILE,
-        "validation": {
-            "bestDice": best["dice"] if ds.val else None,
-            "bestIteration": best["iteration"] if ds.val else None,
-            "dicePerClass": best["perClass"] if ds.val else None,
-            "history": [{"iteration": i, "dice": d} for i, d in history],
-        },
-        "export": check,
-        "int8": int8,
-    }
-    with open(os.path.join(opts.out, "metrics.json"), "w", encoding="utf8") as f:
-        json.dump(metrics, f, indent=2)
-    progress.emit("done", **{k: metrics[k] for k in ("iterations", "seconds", "itPerSec", "stopReason")},
-                  bestDice=metrics["validation"]["bestDice"])
-    return metrics
+    def _report_validation(self, dice: float, per_class: dict[str, float]) -> None:
+        self.progress.emit("validation", iteration=self.iteration, dice=dice, dicePerClass=per_class,
+                           best=self.record.dice, bestIteration=self.record.iteration,
+                           seconds=round(self.budget.elapsed(), 3))
 
+    def checkpoint_if_due(self) -> None:
+        """checkpoint_latest.pt every --checkpoint-every-s seconds of the loop."""
+        if time.perf_counter() - self.last_checkpoint > self.opts.checkpoint_every_s:
+            save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
+            self.last_checkpoint = time.perf_counter()
+            self.progress.emit("checkpoint", iteration=self.iteration,
+                               path=os.path.join("checkpoints", "checkpoint_latest.pt"))
 
-def export_all(net: torch.nn.Module, ds: Dataset, out: str, progress: Progress) -> tuple[dict, dict | None]:
-    """network.onnx (checked against PyTorch), weights.pt, and network-int8.onnx when the plan asks for it:
-    (the ONNX check, the int8 export's report or None)."""
-    check = export_onnx(net, ds.plan, ds.num_classes, os.path.join(out, "network.onnx"))
-    progress.emit("exported", path="network.onnx", maxAbsDiff=check["maxAbsDiff"], inputs=check["inputs"])
-    save_weights(net, out)
-    progress.emit("exported", path=WEIGHTS_FILE)
-    int8 = None
-    if ds.plan["inference"]["int8"]:
-        int8 = export_int8(ds, out)
-        progress.emit("exported", path=int8["file"], labelsChanged=int8["labelsChanged"],
-                      calibrationSlices=int8["calibrationSlices"])
-    return check, int8
+    # -- the end -------------------------------------------------------------------------------------------
 
+    def finish(self, stop_reason: str) -> dict:
+        """Cancelled: the `cancelled` line and Cancelled, nothing exported. Otherwise the last checkpoint, a
+        final validation, the best weights exported, metrics.json and the `done` line."""
+        seconds = self.budget.elapsed()
+        if stop_reason == "cancelled":
+            self.progress.emit("cancelled", iteration=self.iteration, seconds=round(seconds, 3))
+            raise Cancelled()
+        save_latest(self.net, self.optimizer, self.iteration, self.ckpt_dir)
+        self._final_validation()
+        if self.record.state is not None:
+            self.net.load_state_dict(self.record.state)
+        check, int8 = export_all(self.net.cpu().float(), self.ds, self.opts.out, self.progress)
+        metrics = self._metrics(stop_reason, seconds, check, int8)
+        with open(os.path.join(self.opts.out, "metrics.json"), "w", encoding="utf8") as f:
+            json.dump(metrics, f, indent=2)
+        self.progress.emit("done", **{k: metrics[k] for k in ("iterations", "seconds", "itPerSec", "stopReason")},
+                           bestDice=metrics["validation"]["bestDice"])
+        return metrics
 
-def _save_latest(net, optimizer, it: int, ckpt_dir: str) -> None:
-    tmp = os.path.join(ckpt_dir, "checkpoint_latest.pt.tmp")
-    torch.save({"iteration": it, "network": net.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
-    os.replace(tmp, os.path.join(ckpt_dir, "checkpoint_latest.pt"))
+    def _final_validation(self) -> None:
+        """Validates the last weights unless the last iteration was just validated."""
+        if not self.ds.val or self.record.validated_at(self.iteration):
+            return
+        dice, per_class = validate(self.net, self.ds, self.device, self.precision)
+        self.record.keep_final(self.iteration, dice, per_class)
+        self._report_validation(dice, per_class)
+
+    def _metrics(self, stop_reason: str, seconds: float, check: dict, int8: dict | None) -> dict:
+        """metrics.json (trainer-output.ts reads it)."""
+        ds, it = self.ds, self.iteration
+        return {
+            "iterations": it,
+            "seconds": round(seconds, 3),
+            "itPerSec": round(it / seconds, 4) if seconds > 0 else None,
+            "stopReason": stop_reason,
+            "finalLossEma": self.loss_ema,
+            "device": self.device.type,
+            "threads": self.threads,
+            "amp": self.precision.dtype is not None,
+            "precision": self.precision.name,
+            "batchSize": self.batch_size,
+            "patchSize": list(self.patch),
+            "parameters": self.n_params,
+            "seed": self.opts.seed,
+            "trainSlices": len(ds.train),
+            "valSlices": len(ds.val),
+            "unlabelledSlices": len(ds.unlabelled),
+            "semiSupervised": self.teacher is not None,
+            "selfTraining": self.rounds is not None,
+            "pseudoLabelledSlices": self.rounds.count if self.rounds is not None else 0,
+            "warmStart": bool(self.opts.init),
+            "weights": WEIGHTS_FILE,
+            "validation": self.record.summary(bool(ds.val)),
+            "export": check,
+            "int8": int8,
+        }

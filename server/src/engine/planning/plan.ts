@@ -506,7 +506,77 @@ export function autoValidationSlices(labelled: number): number {
   return labelled >= MIN_LABELLED_FOR_VALIDATION ? Math.floor(labelled / 8) : 0;
 }
 
+/**
+ * nnU-Net's planning for the labelled slices, step by step: check the input, fingerprint it, pick the target
+ * spacing and median shape, the normalization, the network within the compute budget, where the SAM embedding
+ * enters, and how many slices validate; training and inference settings are the defaults below.
+ */
 export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan {
+  const numClasses = checkPlanInput(cases, options);
+  const fingerprint: Fingerprint = computeFingerprint(cases);
+  const warnings = [...(options.warnings ?? [])];
+  const { targetSpacing, medianShape } = spacingAndShape(fingerprint);
+  const modality = (options.modality ?? 'other').toUpperCase();
+  const normalization = chooseNormalization(modality, fingerprint);
+  const device = options.device ?? 'cpu';
+  const cores = Math.max(1, options.cores ?? 1);
+  const gpuMemoryGb = device === 'cuda' ? (options.gpuMemoryGb ?? REFERENCE_GB) : null;
+  const budget =
+    device === 'cuda'
+      ? { capacity: REFERENCE_2D * REFERENCE_BATCH_2D * (gpuMemoryGb! / REFERENCE_GB), round: true }
+      : { capacity: cores * CPU_UNITS_PER_CORE, round: false };
+  const labelledPixels = fingerprint.labelledSlices * medianShape[0] * medianShape[1];
+  const { network, units } = planNetwork(
+    targetSpacing,
+    medianShape,
+    numClasses,
+    budget,
+    labelledPixels,
+    device === 'cuda' ? GPU_UNET_WIDTH : CPU_UNET_WIDTH,
+    device === 'cuda' ? GPU_PATCH_RULE : CPU_PATCH_RULE,
+  );
+  if (network.patchSize[0] < medianShape[0] || network.patchSize[1] < medianShape[1]) {
+    warnings.push(
+      `The patch (${network.patchSize.join('x')}) is smaller than the median slice (${medianShape.join('x')}): ` +
+        'the compute budget limits it; inference uses a sliding window.',
+    );
+  }
+  const encoder = options.encoder ?? NONE_ENCODER;
+  return {
+    version: 1,
+    axes: 'rows,cols',
+    modality,
+    classes: options.classes,
+    numClasses,
+    ignoreValue: IGNORE_VALUE,
+    targetSpacing,
+    medianShape,
+    normalization,
+    resampling: { image: 'cubic', labels: 'linear-onehot', probabilities: 'linear' },
+    network,
+    encoder,
+    embedding: embeddingPlan(encoder, network, medianShape),
+    budget: {
+      device,
+      cores,
+      gpuMemoryGb,
+      unitsPerSample: units,
+      capacity: budget.capacity,
+      rule:
+        device === 'cuda'
+          ? `nnU-Net VRAM rule: ${REFERENCE_2D.toExponential(2)} units at batch ${REFERENCE_BATCH_2D} per ${REFERENCE_GB} GB`
+          : `CPU: ${CPU_UNITS_PER_CORE.toExponential(1)} units per core per iteration (~1 s/iteration)`,
+    },
+    training: trainingPlan(validationSlicesFor(fingerprint.labelledSlices, options, warnings), options),
+    inference: inferencePlan(),
+    fingerprint,
+    warnings,
+    overrides: [],
+  };
+}
+
+/** Cases and classes a plan can be made of, else a clear error; the number of label channels. */
+function checkPlanInput(cases: TrainingCase[], options: PlanOptions): number {
   if (cases.length === 0) {
     throw new NnsamError('no_training_cases', 'No training cases were given', {
       hint: 'Give at least one volume with a few labelled slices.',
@@ -524,10 +594,14 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
   }
   cases.forEach((c, n) => validateCase(c, n, options.classes));
   checkSomethingLabelled(cases);
-  const numClasses = Math.max(...classValues.map(Number)) + 1;
-  const fingerprint: Fingerprint = computeFingerprint(cases);
-  const warnings = [...(options.warnings ?? [])];
+  return Math.max(...classValues.map(Number)) + 1;
+}
 
+/** nnU-Net's target spacing (median per axis) and the median slice shape after resampling to it. */
+function spacingAndShape(fingerprint: Fingerprint): {
+  targetSpacing: [number, number];
+  medianShape: [number, number];
+} {
   const targetSpacing: [number, number] = [
     median(fingerprint.spacings.map((s) => s[0])),
     median(fingerprint.spacings.map((s) => s[1])),
@@ -539,143 +613,102 @@ export function planFromCases(cases: TrainingCase[], options: PlanOptions): Plan
     median(newShapes.map((s) => s[0])),
     median(newShapes.map((s) => s[1])),
   ];
+  return { targetSpacing, medianShape };
+}
 
-  const modality = (options.modality ?? 'other').toUpperCase();
-  let normalization: Normalization = { scheme: 'ZScoreNormalization' };
-  if (modality === 'CT') {
-    const fg = fingerprint.foreground;
-    if (!fg) {
-      throw new NnsamError(
-        'no_foreground',
-        'CT normalization needs labelled foreground pixels; none were found',
-        {
-          hint: 'Label at least one structure on the listed slices.',
-        },
-      );
-    }
-    normalization = {
-      scheme: 'CTNormalization',
-      lower: fg.percentile00_5,
-      upper: fg.percentile99_5,
-      mean: fg.mean,
-      std: fg.std,
-    };
-  }
-
-  const device = options.device ?? 'cpu';
-  const cores = Math.max(1, options.cores ?? 1);
-  const gpuMemoryGb = device === 'cuda' ? (options.gpuMemoryGb ?? REFERENCE_GB) : null;
-  const budget =
-    device === 'cuda'
-      ? { capacity: REFERENCE_2D * REFERENCE_BATCH_2D * (gpuMemoryGb! / REFERENCE_GB), round: true }
-      : { capacity: cores * CPU_UNITS_PER_CORE, round: false };
-  const labelledPixels = fingerprint.labelledSlices * medianShape[0] * medianShape[1];
-  const width = device === 'cuda' ? GPU_UNET_WIDTH : CPU_UNET_WIDTH;
-  const { network, units } = planNetwork(
-    targetSpacing,
-    medianShape,
-    numClasses,
-    budget,
-    labelledPixels,
-    width,
-    device === 'cuda' ? GPU_PATCH_RULE : CPU_PATCH_RULE,
-  );
-  if (network.patchSize[0] < medianShape[0] || network.patchSize[1] < medianShape[1]) {
-    warnings.push(
-      `The patch (${network.patchSize.join('x')}) is smaller than the median slice (${medianShape.join('x')}): ` +
-        'the compute budget limits it; inference uses a sliding window.',
+/** CT: clip to the labelled foreground's 0.5..99.5 percentiles and z-score with its statistics; else z-score. */
+function chooseNormalization(modality: string, fingerprint: Fingerprint): Normalization {
+  if (modality !== 'CT') return { scheme: 'ZScoreNormalization' };
+  const fg = fingerprint.foreground;
+  if (!fg) {
+    throw new NnsamError(
+      'no_foreground',
+      'CT normalization needs labelled foreground pixels; none were found',
+      {
+        hint: 'Label at least one structure on the listed slices.',
+      },
     );
   }
+  return {
+    scheme: 'CTNormalization',
+    lower: fg.percentile00_5,
+    upper: fg.percentile99_5,
+    mean: fg.mean,
+    std: fg.std,
+  };
+}
 
-  const encoder = options.encoder ?? NONE_ENCODER;
-  let embedding: Plan['embedding'] = null;
-  if (encoder.kind !== 'none') {
-    const stage = chooseEmbeddingStage(network, medianShape);
-    embedding = {
-      encoder: encoder.id,
-      channels: EMBEDDING_CHANNELS,
-      grid: [EMBEDDING_GRID, EMBEDDING_GRID],
-      stage,
-      stride: stageStrides(network)[stage]!,
-      rule: 'decoder stage whose grid (median shape / stride) is closest to 64x64 in summed |log2| ratio',
-    };
-  }
+/** Where the SAM embedding enters the decoder (null without an encoder). */
+function embeddingPlan(
+  encoder: EncoderRef,
+  network: Plan['network'],
+  medianShape: [number, number],
+): Plan['embedding'] {
+  if (encoder.kind === 'none') return null;
+  const stage = chooseEmbeddingStage(network, medianShape);
+  return {
+    encoder: encoder.id,
+    channels: EMBEDDING_CHANNELS,
+    grid: [EMBEDDING_GRID, EMBEDDING_GRID],
+    stage,
+    stride: stageStrides(network)[stage]!,
+    rule: 'decoder stage whose grid (median shape / stride) is closest to 64x64 in summed |log2| ratio',
+  };
+}
 
-  const labelled = fingerprint.labelledSlices;
-  let validationSlices =
+/** Labelled slices held out for validation: asked for or automatic, never all of them (then none, warned). */
+function validationSlicesFor(labelled: number, options: PlanOptions, warnings: string[]): number {
+  const asked =
     options.validationSlices === undefined || options.validationSlices === 'auto'
       ? autoValidationSlices(labelled)
       : options.validationSlices;
-  if (validationSlices >= labelled) {
-    warnings.push(`Only ${labelled} labelled slices: none is held out for validation.`);
-    validationSlices = 0;
-  }
+  if (asked < labelled) return asked;
+  warnings.push(`Only ${labelled} labelled slices: none is held out for validation.`);
+  return 0;
+}
 
+/** The training defaults (one source: plan.json carries them to the trainer). */
+function trainingPlan(validationSlices: number, options: PlanOptions): Plan['training'] {
   return {
-    version: 1,
-    axes: 'rows,cols',
-    modality,
-    classes: options.classes,
-    numClasses,
-    ignoreValue: IGNORE_VALUE,
-    targetSpacing,
-    medianShape,
-    normalization,
-    resampling: { image: 'cubic', labels: 'linear-onehot', probabilities: 'linear' },
-    network,
-    encoder,
-    embedding,
-    budget: {
-      device,
-      cores,
-      gpuMemoryGb,
-      unitsPerSample: units,
-      capacity: budget.capacity,
-      rule:
-        device === 'cuda'
-          ? `nnU-Net VRAM rule: ${REFERENCE_2D.toExponential(2)} units at batch ${REFERENCE_BATCH_2D} per ${REFERENCE_GB} GB`
-          : `CPU: ${CPU_UNITS_PER_CORE.toExponential(1)} units per core per iteration (~1 s/iteration)`,
+    // AdamW 1e-3 instead of nnU-Net's SGD (lr 0.01, Nesterov momentum 0.99): measured on 8 ACDC slices,
+    // SGD still predicted background only after 200 iterations (Dice 0.00) where AdamW reached 0.34
+    // (docs/engine.md). Budgets on CPU are a few hundred iterations, not nnU-Net's 250 000.
+    initialLr: 1e-3,
+    weightDecay: 3e-5,
+    momentum: 0.99,
+    optimizer: 'AdamW',
+    schedule: 'poly-0.9',
+    precision: 'auto',
+    oversampleForeground: 0.33,
+    augmentation: {
+      // nnU-Net's 0.2 is tuned for hundreds of thousands of iterations over full data sets; with a few
+      // labelled slices, p 0.5 scored 0.582/0.672 against 0.508/0.510 (ACDC, 20 slices, draws 0/1); always
+      // on with wider scaling scored 0.496 (docs/benchmarks.md)
+      pRotation: SPATIAL_AUGMENTATION_P,
+      pScaling: SPATIAL_AUGMENTATION_P,
+      scaling: [0.7, 1.4],
+      pMirror: 0.5,
+      pElastic: 0,
+      elasticMagnitude: 0.03,
+      intensity: 'nnU-Net default (batchgeneratorsv2)',
     },
-    training: {
-      // AdamW 1e-3 instead of nnU-Net's SGD (lr 0.01, Nesterov momentum 0.99): measured on 8 ACDC slices,
-      // SGD still predicted background only after 200 iterations (Dice 0.00) where AdamW reached 0.34
-      // (docs/engine.md). Budgets on CPU are a few hundred iterations, not nnU-Net's 250 000.
-      initialLr: 1e-3,
-      weightDecay: 3e-5,
-      momentum: 0.99,
-      optimizer: 'AdamW',
-      schedule: 'poly-0.9',
-      precision: 'auto',
-      oversampleForeground: 0.33,
-      augmentation: {
-        // nnU-Net's 0.2 is tuned for hundreds of thousands of iterations over full data sets; with a few
-        // labelled slices, p 0.5 scored 0.582/0.672 against 0.508/0.510 (ACDC, 20 slices, draws 0/1); always
-        // on with wider scaling scored 0.496 (docs/benchmarks.md)
-        pRotation: SPATIAL_AUGMENTATION_P,
-        pScaling: SPATIAL_AUGMENTATION_P,
-        scaling: [0.7, 1.4],
-        pMirror: 0.5,
-        pElastic: 0,
-        elasticMagnitude: 0.03,
-        intensity: 'nnU-Net default (batchgeneratorsv2)',
-      },
-      validationSlices,
-      semiSupervised: {
-        enabled: options.semiSupervised ?? SEMI_SUPERVISED_BY_DEFAULT,
-        ...SEMI_SUPERVISED_DEFAULTS,
-      },
-      selfTraining: { enabled: false, at: [0.5], threshold: 0.8, share: 0.5, tta: true },
+    validationSlices,
+    semiSupervised: {
+      enabled: options.semiSupervised ?? SEMI_SUPERVISED_BY_DEFAULT,
+      ...SEMI_SUPERVISED_DEFAULTS,
     },
-    inference: {
-      tileStep: 0.5,
-      gaussianSigmaScale: 1 / 8,
-      mirrorAxes: [0, 1],
-      tta: null,
-      int8: false,
-      minComponentFraction: MIN_COMPONENT_FRACTION,
-    },
-    fingerprint,
-    warnings,
-    overrides: [],
+    selfTraining: { enabled: false, at: [0.5], threshold: 0.8, share: 0.5, tta: true },
+  };
+}
+
+/** The inference defaults: nnU-Net's half-overlapping Gaussian window; mirror TTA per device (null), int8 opt-in. */
+function inferencePlan(): Plan['inference'] {
+  return {
+    tileStep: 0.5,
+    gaussianSigmaScale: 1 / 8,
+    mirrorAxes: [0, 1],
+    tta: null,
+    int8: false,
+    minComponentFraction: MIN_COMPONENT_FRACTION,
   };
 }

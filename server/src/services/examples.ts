@@ -6,18 +6,13 @@
 import { readFile, rm, writeFile, rename } from 'node:fs/promises';
 
 import type { ClassDef, ExampleCreate, LabelmapPayload, Project } from '../api/index.js';
-import {
-  labelmapToVolume,
-  loadSeriesFromDicomweb,
-  readSeg,
-  type DicomSeries,
-  type DicomwebClient,
-} from '../dicom/index.js';
+import { loadSeriesFromDicomweb, readSeg, type DicomSeries, type DicomwebClient } from '../dicom/index.js';
 import { validateCase } from '../engine/index.js';
 import { newId, type Store, type StoredExample, type StoredSource } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
 import type { Volume } from '../volume/index.js';
 import { classNames } from './classes.js';
+import { labelmapToVolume } from './labelmap.js';
 
 export interface ExampleLabels {
   labels: Volume<Uint8Array>;

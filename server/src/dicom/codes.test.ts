@@ -39,7 +39,7 @@ describe('segment codes and classes', () => {
 
   it('validates the classes JSON and keeps colours through CIELab', () => {
     const classes = parseClasses({ '2': { name: 'Spleen', color: [10, 200, 30] }, '1': 'Liver' });
-    expect(classes.map((c) => [c.labelValue, c.name])).toEqual([
+    expect(classes.map((c) => [c.value, c.name])).toEqual([
       [1, 'Liver'],
       [2, 'Spleen'],
     ]);

@@ -51,7 +51,7 @@ export {
   type WrittenSegment,
   type WriteSegOptions,
 } from './seg-write.js';
-export { ClassesJson, defaultClasses, parseClasses, type ClassSpec } from './classes.js';
+export { checkClasses, ClassesJson, defaultClasses, parseClasses, type ClassDefinition } from './classes.js';
 export {
   codingForName,
   isKnownName,

@@ -273,3 +273,43 @@ describe('writing DICOM SEG', () => {
     expect(str(seq(ds, 'CodingSchemeIdentificationSequence')[0], 'CodingSchemeDesignator')).toBe('99NNSAM');
   });
 });
+
+describe('class definitions as a list (a project or model record)', () => {
+  it('writes the same segments as the classes JSON of the same classes, whatever the list order', () => {
+    const labels = asymmetricLabels(ct3.volume.geometry, 2);
+    const category = { value: 'T-D0050', scheme: 'SRT', meaning: 'Tissue' };
+    const fromJson = writeSeg(
+      labels,
+      ct3,
+      { '1': 'Left kidney', '2': { name: 'Mass', color: [1, 2, 3], code: { category } } },
+      algorithm,
+      { logger: quiet },
+    );
+    const fromList = writeSeg(
+      labels,
+      ct3,
+      [
+        { value: 2, name: 'Mass', color: [1, 2, 3], category },
+        { value: 1, name: 'Left kidney' },
+      ],
+      algorithm,
+      { logger: quiet },
+    );
+    const segments = (bytes: Uint8Array) =>
+      JSON.stringify(seq(parsePart10(bytes, 'written').dataset, 'SegmentSequence'));
+    expect(segments(fromList.bytes)).toBe(segments(fromJson.bytes));
+    expect(fromList.segments).toEqual(fromJson.segments);
+  });
+
+  it('refuses a label value listed twice (invalid_classes)', () => {
+    const labels = asymmetricLabels(ct3.volume.geometry, 2);
+    const twice = [
+      { value: 1, name: 'Liver' },
+      { value: 2, name: 'Spleen' },
+      { value: 1, name: 'Kidney' },
+    ];
+    expect(() => writeSeg(labels, ct3, twice, algorithm, { logger: quiet })).toThrow(
+      /classes: label value 1 is listed twice \("Liver", "Kidney"\)/,
+    );
+  });
+});

@@ -54,6 +54,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
   };
   const trained = await trainFromLatest(env, options, payload.warmStartFrom, ctx);
   const t = trained.training;
+  const labelledSliceCount = cases.reduce((n, c) => n + c.labelledSlices.length, 0);
   return {
     result: { modelId: payload.modelId },
     model: {
@@ -75,7 +76,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
         warmStartFrom: t.warmStartFrom,
       },
       trainingExamples: cases.length,
-      labelledSlices: cases.reduce((n, c) => n + c.labelledSlices.length, 0),
+      labelledSlices: labelledSliceCount, // a count under the wire name (api/models.ts says why)
     },
   };
 }

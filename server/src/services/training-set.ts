@@ -68,7 +68,12 @@ export async function loadTrainingSet(
     const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, {
       logger: options.log,
     });
-    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only
+    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only.
+    // A labelled example is decoded again rather than trained on the slice indices stored when it was added:
+    // its voxel values live only in the stored labelmap (or SEG) anyway, and the indices are k in the sort of
+    // the series as loaded now, so a series that gained instances since still gets its labels on the slices
+    // of their SOP Instance UIDs; the stored indices would point next to them, and the job payload (a
+    // persisted format) carries no indices.
     const read =
       ex.source.kind === 'image'
         ? { labelledSlices: [] }

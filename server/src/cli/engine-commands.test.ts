@@ -6,12 +6,12 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { UNCERTAINTY_RULE } from '../engine/inference/uncertainty.js';
-import { PlanSchema } from '../engine/planning/plan.js';
-import { ProgressEvent } from '../engine/progress.js';
+import { UNCERTAINTY_RULE } from '../engine/index.js';
+import { PlanSchema } from '../engine/index.js';
+import { ProgressEvent } from '../engine/index.js';
 import { phantom } from '../../../test/support/engine-fixtures.js';
 import { serverRoot } from '../util/paths.js';
-import { readNifti, writeNifti } from '../volume/nifti.js';
+import { readNifti, writeNifti } from '../volume/index.js';
 import type { UncertaintyFile } from './commands/predict.js';
 
 const exec = promisify(execFile);

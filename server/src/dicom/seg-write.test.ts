@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../util/logger.js';
-import { readNifti } from '../volume/nifti.js';
-import type { Geometry, Volume } from '../volume/types.js';
+import { readNifti } from '../volume/index.js';
+import type { Geometry, Volume } from '../volume/index.js';
 import { parsePart10, seq, str } from './part10.js';
 import { readSeg } from './seg-read.js';
 import { writeSeg } from './seg-write.js';

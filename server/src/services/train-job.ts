@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { DEFAULT_TRAIN_MINUTES } from '../api/training-budget.js';
+import { DEFAULT_TRAIN_MINUTES } from '../api/index.js';
 import { NnsamError } from '../util/errors.js';
 import { trainModel, type TrainModelOptions, type TrainedModel } from '../engine/index.js';
 import { TrainJobPayload } from '../jobs/payloads.js';

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { dciodvfy, fixture, python, tempDir } from '../../../../test/support/dicom-tools.js';
 import { serverRoot } from '../../util/paths.js';
-import { readNifti, writeNifti } from '../../volume/nifti.js';
+import { readNifti, writeNifti } from '../../volume/index.js';
 
 const exec = promisify(execFile);
 const bin = join(serverRoot, 'bin', 'nnsam.js');

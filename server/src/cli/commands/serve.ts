@@ -10,7 +10,7 @@ import { RedisWorkers } from '../../jobs/redis-queue.js';
 import { Store } from '../../store/index.js';
 import { NnsamError } from '../../util/errors.js';
 import { log } from '../../util/logger.js';
-import { ohifDistDir } from '../../viewer/paths.js';
+import { ohifDistDir } from '../../viewer/index.js';
 
 const serverFlags = (cmd: Command) =>
   cmd

@@ -1,3 +1,4 @@
+/** The HTTP contract of models: the train request, the model record (GET /api/models), encoder choices. */
 import { z } from 'zod';
 
 import { Id, Timestamp } from './common.js';

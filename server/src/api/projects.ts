@@ -1,3 +1,4 @@
+/** The HTTP contract of projects and their classes (POST/GET /api/projects). */
 import { z } from 'zod';
 
 import { Id, Timestamp, UserText } from './common.js';

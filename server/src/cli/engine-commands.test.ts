@@ -1,3 +1,4 @@
+// `nnsam plan`, `train` and `predict` through the built bin (a short training on a small volume).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// Segment codes by class name, the classes JSON, and colours through DICOM CIELab.
 import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';

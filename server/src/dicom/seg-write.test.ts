@@ -1,3 +1,4 @@
+// writeSeg: masks on the right slices (our reader, pydicom, dciodvfy), exact positions, classes as JSON or a list.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

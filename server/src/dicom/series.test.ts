@@ -1,3 +1,4 @@
+// Series -> volume against SimpleITK/GDCM: sorting, geometry, tilt, uneven spacing, codecs, missing UIDs.
 import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

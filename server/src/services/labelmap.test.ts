@@ -1,3 +1,4 @@
+// The viewer's labelmap in its wire form (RLE, base64) -> a label volume on the series, placed by UID.
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeLabelSlice, type LabelmapPayload } from '../api/index.js';

@@ -1,3 +1,4 @@
+// The OHIF viewer router: static app, generated app-config.js, DICOMweb proxy to a private Orthanc.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';

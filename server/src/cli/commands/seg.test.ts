@@ -1,3 +1,4 @@
+// `nnsam volume` and `nnsam seg write|read` through the built bin, checked with nibabel and pydicom.
 import { execFile } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** `nnsam serve` (the API server, and the OHIF viewer when installed) and `nnsam worker` (jobs from Redis). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 

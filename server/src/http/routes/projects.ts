@@ -1,3 +1,4 @@
+/** Routes of projects and their training examples, training and dataset export (/api/projects/...). */
 import { z } from 'zod';
 
 import { Example, ExampleCreate, Id, Job, Project, ProjectCreate, TrainRequest } from '../../api/index.js';

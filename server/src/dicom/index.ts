@@ -51,7 +51,15 @@ export {
   type WrittenSegment,
   type WriteSegOptions,
 } from './seg-write.js';
-export { checkClasses, ClassesJson, defaultClasses, parseClasses, type ClassDefinition } from './classes.js';
+export {
+  checkClasses,
+  ClassesJson,
+  defaultClasses,
+  displayColor,
+  parseClasses,
+  segmentCoding,
+  type ClassDefinition,
+} from './classes.js';
 export {
   codingForName,
   isKnownName,

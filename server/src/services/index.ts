@@ -28,6 +28,7 @@ export type { SeriesSummary, ServerServices } from './types.js';
 export { requireLabelledExamples } from './training-set.js';
 export { projectDataset, writeDatasetFolder } from './nnunet-dataset.js';
 export { pacsClient } from './pacs.js';
+export { labelmapToVolume } from './labelmap.js';
 
 export function createJobHandlers(env: ServiceEnv): JobHandlers {
   return {

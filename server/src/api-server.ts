@@ -17,8 +17,7 @@ import type { JobQueue } from './jobs/types.js';
 import { createJobHandlers, createServices, ServiceEnv } from './services/index.js';
 import { Store } from './store/index.js';
 import type { Logger } from './util/logger.js';
-import { nnsamPlugins, ohifDistDir } from './viewer/paths.js';
-import { viewerRouter } from './viewer/router.js';
+import { nnsamPlugins, ohifDistDir, viewerRouter } from './viewer/index.js';
 import { version } from './version.js';
 
 export interface ApiRuntime {

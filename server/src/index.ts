@@ -7,3 +7,5 @@ export * from './dicom/index.js';
 export * from './viewer/index.js';
 export * from './demo/index.js';
 export * from './engine/index.js';
+// the viewer labelmap's wire decoding moved from dicom/ to services/ (issue 15); still exported from here
+export { labelmapToVolume } from './services/index.js';

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeLabelSlice, encodeLabelSlice } from '../../server/src/api/labelmap.js';
-import { labelmapToVolume } from '../../server/src/dicom/labelmap.js';
+import { labelmapToVolume } from '../../server/src/services/labelmap.js';
 import { writeSeg } from '../../server/src/dicom/seg-write.js';
 import { stowInstances } from '../../server/src/demo/stow.js';
 import { loadSeriesFromBuffers, type DicomSeries } from '../../server/src/dicom/series.js';

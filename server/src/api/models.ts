@@ -1,3 +1,4 @@
+/** The HTTP contract of models: the train request, the model record (GET /api/models), encoder choices. */
 import { z } from 'zod';
 
 import { Id, Timestamp } from './common.js';
@@ -55,6 +56,12 @@ export const Model = z.object({
   /** Validation metrics recorded by training (e.g. { valDice: 0.82, iterations: 900 }). */
   metrics: z.record(z.string(), z.unknown()),
   trainingExamples: z.number().int(),
+  /**
+   * How many labelled slices trained the model: a count, where an example's `labelledSlices` is the list of
+   * them. The name stays because it is wire format twice over, GET /api/models (the panel reads models) and
+   * the model.json inside model archives (services/model-archive.ts): renaming it would need a migration of
+   * both, for a name only. Inside the server the count is `labelledSliceCount` (services/train-job.ts).
+   */
   labelledSlices: z.number().int(),
 });
 export type Model = z.infer<typeof Model>;

@@ -1,3 +1,4 @@
+/** The HTTP contract of projects and their classes (POST/GET /api/projects). */
 import { z } from 'zod';
 
 import { Id, Timestamp, UserText } from './common.js';
@@ -12,6 +13,11 @@ export const Code = z
   })
   .strict();
 
+/**
+ * A project's class as HTTP carries it: the schema of the server's class definition (dicom/classes.ts
+ * ClassDefinition, which owns the shape and resolves DICOM codes and colours) with values 1..255 and no type
+ * modifier. Stored with the project and copied into each model it trains.
+ */
 export const ClassDef = z
   .object({
     /** Label value in label volumes and segment number in SEGs. */

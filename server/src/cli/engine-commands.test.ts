@@ -1,3 +1,4 @@
+// `nnsam plan`, `train` and `predict` through the built bin (a short training on a small volume).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,12 +7,12 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { UNCERTAINTY_RULE } from '../engine/inference/uncertainty.js';
-import { PlanSchema } from '../engine/planning/plan.js';
-import { ProgressEvent } from '../engine/progress.js';
+import { UNCERTAINTY_RULE } from '../engine/index.js';
+import { PlanSchema } from '../engine/index.js';
+import { ProgressEvent } from '../engine/index.js';
 import { phantom } from '../../../test/support/engine-fixtures.js';
 import { serverRoot } from '../util/paths.js';
-import { readNifti, writeNifti } from '../volume/nifti.js';
+import { readNifti, writeNifti } from '../volume/index.js';
 import type { UncertaintyFile } from './commands/predict.js';
 
 const exec = promisify(execFile);

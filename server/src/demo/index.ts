@@ -10,3 +10,4 @@ export {
 } from './phantom.js';
 export { startDemo, NNSAM_ROUTE, type Demo, type DemoOptions } from './start.js';
 export { stowInstances, type StowOptions } from './stow.js';
+export { DEMO_LABELLED_SLICES, DEMO_SEG_DESCRIPTION } from './labels-seg.js';

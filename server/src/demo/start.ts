@@ -15,10 +15,13 @@ import { loadConfig } from '../config.js';
 import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
 import { log } from '../util/logger.js';
 import { NnsamError } from '../util/errors.js';
-import type { RuntimePlugin } from '../viewer/app-config.js';
-import { nnsamPlugins, ohifDistDir } from '../viewer/paths.js';
-import { parseUpstream } from '../viewer/proxy.js';
-import { viewerRouter } from '../viewer/router.js';
+import {
+  nnsamPlugins,
+  ohifDistDir,
+  parseUpstream,
+  viewerRouter,
+  type RuntimePlugin,
+} from '../viewer/index.js';
 import { storeDemoLabels } from './labels-seg.js';
 import { makePhantom, type Phantom, type PhantomOptions } from './phantom.js';
 import { stowInstances } from './stow.js';

@@ -1,12 +1,30 @@
 /**
- * The classes of a label volume: label value -> name (and optionally colour and code). One JSON form for the
- * CLI (`--classes`), the in-memory API and the engine's training manifest:
- *   { "1": "Liver", "2": { "name": "Spleen", "color": [r, g, b], "code": { "type": {...}, ... } } }
+ * The classes of a label volume, owned here: `ClassDefinition` is the one shape of a class in the server
+ * (label value, name, optional colour and codes). Its other forms are views of it:
+ *   - the classes JSON (`ClassesJson`, the CLI's `--classes`): a file form, read by `parseClasses`
+ *       { "1": "Liver", "2": { "name": "Spleen", "color": [r, g, b], "code": { "type": {...}, ... } } }
+ *   - api/projects.ts `ClassDef`: the HTTP schema of a project's class, values 1..255, no type modifier
+ *     (structurally a ClassDefinition, so a project's or model's classes go to writeSeg as they are)
+ *   - engine/types.ts `ClassMap` (label value -> name): the engine's names-only view (services classNames)
+ * The DICOM codes and colours of a class (`segmentCoding`, `displayColor`) are resolved here and nowhere else.
  */
 import { z } from 'zod';
 
 import { NnsamError } from '../util/errors.js';
 import { codingForName, type CodedConcept, type SegmentCoding } from './codes.js';
+
+/** One class of a label volume. */
+export interface ClassDefinition {
+  /** Label value in label volumes (1..65535; a project's are 1..255). */
+  value: number;
+  name: string;
+  /** sRGB display colour; default: a palette colour by value (`defaultColor`). */
+  color?: [number, number, number];
+  /** Codes that replace the ones the name would get from the table (codes.ts). */
+  category?: CodedConcept;
+  type?: CodedConcept;
+  typeModifier?: CodedConcept;
+}
 
 const Coded = z
   .object({
@@ -33,54 +51,87 @@ const ClassObject = z
   })
   .strict();
 
+/** The classes JSON: label value -> name, or name with colour and codes. */
 export const ClassesJson = z.record(
   z.string().regex(/^[1-9][0-9]*$/),
   z.union([z.string().min(1).max(64), ClassObject]),
 );
 export type ClassesJson = z.infer<typeof ClassesJson>;
 
-export interface ClassSpec {
-  labelValue: number;
-  name: string;
-  color: [number, number, number];
-  coding: SegmentCoding;
-}
+const CLASSES_HINT =
+  'Expected {"1": "Liver", "2": {"name": "Spleen", "color": [r, g, b]}} (label value -> name).';
 
-/** Validates the classes JSON and resolves names to codes and colours. Sorted by label value. */
-export function parseClasses(input: unknown, where = 'classes'): ClassSpec[] {
+/** Validates the classes JSON into class definitions, sorted by label value. */
+export function parseClasses(input: unknown, where = 'classes'): ClassDefinition[] {
   const parsed = ClassesJson.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new NnsamError(
       'invalid_classes',
       `${where}: ${issue.path.length ? `"${issue.path.join('.')}": ` : ''}${issue.message}`,
-      { hint: 'Expected {"1": "Liver", "2": {"name": "Spleen", "color": [r, g, b]}} (label value -> name).' },
+      { hint: CLASSES_HINT },
     );
   }
-  const specs = Object.entries(parsed.data).map(([key, value]) => {
-    const labelValue = Number(key);
-    if (labelValue > 65535)
-      throw new NnsamError('invalid_classes', `${where}: label value ${key} is above 65535`);
-    const obj = typeof value === 'string' ? { name: value } : value;
-    const standard = codingForName(obj.name);
-    const code = 'code' in obj ? obj.code : undefined;
-    // a code the caller gives replaces the table's; a modifier belongs to the type it came with
-    const typeModifier = code?.typeModifier ?? (code?.type ? undefined : standard.typeModifier);
-    const coding: SegmentCoding = {
-      category: (code?.category as CodedConcept | undefined) ?? standard.category,
-      type: (code?.type as CodedConcept | undefined) ?? standard.type,
-      ...(typeModifier ? { typeModifier: typeModifier as CodedConcept } : {}),
+  const defs = Object.entries(parsed.data).map(([key, entry]): ClassDefinition => {
+    const value = Number(key);
+    if (value > 65535) throw new NnsamError('invalid_classes', `${where}: label value ${key} is above 65535`);
+    if (typeof entry === 'string') return { value, name: entry };
+    const code = entry.code;
+    return {
+      value,
+      name: entry.name,
+      ...(entry.color ? { color: entry.color as [number, number, number] } : {}),
+      ...(code?.category ? { category: code.category } : {}),
+      ...(code?.type ? { type: code.type } : {}),
+      ...(code?.typeModifier ? { typeModifier: code.typeModifier } : {}),
     };
-    const color = ('color' in obj && obj.color) || defaultColor(labelValue);
-    return { labelValue, name: obj.name, color: color as [number, number, number], coding };
   });
-  if (specs.length === 0) throw new NnsamError('invalid_classes', `${where} lists no classes`);
-  return specs.sort((a, b) => a.labelValue - b.labelValue);
+  if (defs.length === 0) throw new NnsamError('invalid_classes', `${where} lists no classes`);
+  return defs.sort((a, b) => a.value - b.value);
+}
+
+/**
+ * Class definitions given as a list (a project's or model's classes): sorted by label value; a value listed
+ * twice is refused (`invalid_classes`), since a SEG holds one segment per value.
+ */
+export function checkClasses(classes: readonly ClassDefinition[], where = 'classes'): ClassDefinition[] {
+  const seen = new Set<number>();
+  for (const c of classes) {
+    if (seen.has(c.value)) {
+      const names = classes.filter((d) => d.value === c.value).map((d) => `"${d.name}"`);
+      throw new NnsamError(
+        'invalid_classes',
+        `${where}: label value ${c.value} is listed twice (${names.join(', ')})`,
+        { hint: 'Give each class its own label value.' },
+      );
+    }
+    seen.add(c.value);
+  }
+  return [...classes].sort((a, b) => a.value - b.value);
 }
 
 /** Classes named "Label N" for the values present, when the caller gives none. */
-export function defaultClasses(labelValues: number[]): ClassSpec[] {
+export function defaultClasses(labelValues: number[]): ClassDefinition[] {
   return parseClasses(Object.fromEntries(labelValues.map((v) => [String(v), `Label ${v}`])));
+}
+
+/**
+ * A class's segment codes: the codes it gives replace the table's (codes.ts, by name); a type modifier belongs
+ * to the type it came with, so the table's modifier is kept only when the class gives no type.
+ */
+export function segmentCoding(c: ClassDefinition): SegmentCoding {
+  const standard = codingForName(c.name);
+  const typeModifier = c.typeModifier ?? (c.type ? undefined : standard.typeModifier);
+  return {
+    category: c.category ?? standard.category,
+    type: c.type ?? standard.type,
+    ...(typeModifier ? { typeModifier } : {}),
+  };
+}
+
+/** A class's display colour: its own, else the palette's for its value. */
+export function displayColor(c: ClassDefinition): [number, number, number] {
+  return c.color ?? defaultColor(c.value);
 }
 
 // A palette of distinguishable colours (label 1 red, 2 green, 3 blue, ...), cycled for larger values.

@@ -1,3 +1,4 @@
+// Segment codes by class name, the classes JSON, and colours through DICOM CIELab.
 import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ describe('segment codes and classes', () => {
 
   it('validates the classes JSON and keeps colours through CIELab', () => {
     const classes = parseClasses({ '2': { name: 'Spleen', color: [10, 200, 30] }, '1': 'Liver' });
-    expect(classes.map((c) => [c.labelValue, c.name])).toEqual([
+    expect(classes.map((c) => [c.value, c.name])).toEqual([
       [1, 'Liver'],
       [2, 'Spleen'],
     ]);

@@ -1,4 +1,4 @@
-// Public API of the DICOM layer: DICOMweb access, series -> volume, labels in (SEG, viewer labelmaps),
+// Public API of the DICOM layer: DICOMweb access, series -> volume, labels in (SEG, painted slices),
 // SEG out. See docs/dicom.md for the policies behind each function.
 export {
   DicomwebClient,
@@ -23,7 +23,14 @@ export {
   type SliceRef,
   type SliceSpacing,
 } from './series.js';
-export { labelmapToVolume, sliceIndex, sliceKey, type LabelmapVolume } from './labelmap.js';
+export {
+  paintedSlicesToVolume,
+  sliceIndex,
+  sliceKey,
+  type LabelmapVolume,
+  type PaintedSlice,
+  type PaintedSlices,
+} from './labelmap.js';
 export {
   LABELMAP_SEG_SOP_CLASS,
   parseSeg,
@@ -44,7 +51,15 @@ export {
   type WrittenSegment,
   type WriteSegOptions,
 } from './seg-write.js';
-export { ClassesJson, defaultClasses, parseClasses, type ClassSpec } from './classes.js';
+export {
+  checkClasses,
+  ClassesJson,
+  defaultClasses,
+  displayColor,
+  parseClasses,
+  segmentCoding,
+  type ClassDefinition,
+} from './classes.js';
 export {
   codingForName,
   isKnownName,

@@ -1,13 +1,34 @@
 /**
- * The viewer's labelmap (api/labelmap.ts: only the painted slices, keyed by SOP Instance UID and frame)
- * -> a label volume on the grid of the loaded series, plus the k indices the user actually labelled.
- * Slices are matched by UID, never by the viewer's slice order; a slice that is not an image of this series
- * is an error ("label on the wrong series"), as is any size mismatch or a damaged RLE stream.
+ * Painted slices -> a label volume on the grid of the loaded series, plus the k indices the user actually
+ * labelled. Slices are matched by SOP Instance UID (and frame), never by the viewer's slice order; a slice
+ * that is not an image of this series is an error ("label on the wrong series"), as is any size mismatch or a
+ * slice whose values cannot be read. The HTTP wire form (api/labelmap.ts, RLE + base64) is decoded by the
+ * services (services/labelmap.ts), not here: this module knows slices and values only.
  */
-import { decodeLabelSlice, LabelmapPayload } from '../api/labelmap.js';
 import { NnsamError } from '../util/errors.js';
 import type { Volume } from '../volume/index.js';
 import type { DicomSeries } from './series.js';
+
+/** One painted slice: the image it was painted on and its rows x columns label values (row-major). */
+export interface PaintedSlice {
+  sopInstanceUID: string;
+  /** 1-based frame number inside a multi-frame instance; absent for single-frame images. */
+  frameNumber?: number;
+  /**
+   * The slice's label values, `length` of them; called once the slice is placed on the series (so a slice on
+   * the wrong series is named as such before its values are read). Throws (any Error) when they cannot be read.
+   */
+  values(length: number): Uint8Array;
+}
+
+/** The slices painted on one series, with the names the painter gave its label values. */
+export interface PaintedSlices {
+  seriesInstanceUID: string;
+  rows: number;
+  columns: number;
+  slices: PaintedSlice[];
+  segments: { labelValue: number; label: string }[];
+}
 
 export interface LabelmapVolume {
   /** Label value per voxel (0 on every slice that was not labelled). */
@@ -33,35 +54,26 @@ export function sliceIndex(series: DicomSeries): Map<string, number> {
   return index;
 }
 
-export function labelmapToVolume(payload: unknown, series: DicomSeries): LabelmapVolume {
-  const parsed = LabelmapPayload.safeParse(payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new NnsamError(
-      'invalid_labelmap',
-      `labelmap: ${issue.path.join('.') || 'payload'}: ${issue.message}`,
-    );
-  }
-  const p = parsed.data;
+export function paintedSlicesToVolume(painted: PaintedSlices, series: DicomSeries): LabelmapVolume {
   const seriesUid = series.meta.seriesInstanceUID;
-  if (p.seriesInstanceUID !== seriesUid) {
+  if (painted.seriesInstanceUID !== seriesUid) {
     throw new NnsamError(
       'label_on_wrong_series',
-      `the labelmap was painted on series ${p.seriesInstanceUID} but the loaded series is ${seriesUid}`,
+      `the labelmap was painted on series ${painted.seriesInstanceUID} but the loaded series is ${seriesUid}`,
     );
   }
   const [nx, ny, nz] = series.volume.geometry.dims;
-  if (p.rows !== ny || p.columns !== nx) {
+  if (painted.rows !== ny || painted.columns !== nx) {
     throw new NnsamError(
       'labelmap_shape_mismatch',
-      `the labelmap slices are ${p.columns}x${p.rows} (columns x rows) but the images of series ${seriesUid} are ${nx}x${ny}`,
+      `the labelmap slices are ${painted.columns}x${painted.rows} (columns x rows) but the images of series ${seriesUid} are ${nx}x${ny}`,
     );
   }
   const index = sliceIndex(series);
   const perSlice = nx * ny;
   const data = new Uint8Array(perSlice * nz);
   const labelled = new Set<number>();
-  for (const slice of p.slices) {
+  for (const slice of painted.slices) {
     const key = sliceKey(slice.sopInstanceUID, slice.frameNumber);
     const k = index.get(key);
     const name = slice.frameNumber
@@ -81,9 +93,15 @@ export function labelmapToVolume(payload: unknown, series: DicomSeries): Labelma
     }
     let values: Uint8Array;
     try {
-      values = decodeLabelSlice(slice.labels, perSlice);
+      values = slice.values(perSlice);
     } catch (e) {
       throw new NnsamError('invalid_labelmap', `label slice ${name}: ${(e as Error).message}`);
+    }
+    if (values.length !== perSlice) {
+      throw new NnsamError(
+        'invalid_labelmap',
+        `label slice ${name}: ${values.length} values, expected ${perSlice}`,
+      );
     }
     data.set(values, k * perSlice);
     labelled.add(k);
@@ -91,6 +109,6 @@ export function labelmapToVolume(payload: unknown, series: DicomSeries): Labelma
   return {
     labels: { geometry: structuredClone(series.volume.geometry), data },
     labelledSlices: [...labelled].sort((a, b) => a - b),
-    segments: (p.segments ?? []).map((s) => ({ labelValue: s.labelValue, label: s.label })),
+    segments: painted.segments.map((s) => ({ labelValue: s.labelValue, label: s.label })),
   };
 }

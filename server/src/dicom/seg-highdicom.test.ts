@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../util/logger.js';
-import { affineLps } from '../volume/geometry.js';
-import type { Volume } from '../volume/types.js';
+import { affineLps } from '../volume/index.js';
+import type { Volume } from '../volume/index.js';
 import { writeSeg } from './seg-write.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
 import { fixture, python, tempDir, testToolsPython } from '../../../test/support/dicom-tools.js';

@@ -1,11 +1,12 @@
+// writeSeg: masks on the right slices (our reader, pydicom, dciodvfy), exact positions, classes as JSON or a list.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../util/logger.js';
-import { readNifti } from '../volume/nifti.js';
-import type { Geometry, Volume } from '../volume/types.js';
+import { readNifti } from '../volume/index.js';
+import type { Geometry, Volume } from '../volume/index.js';
 import { parsePart10, seq, str } from './part10.js';
 import { readSeg } from './seg-read.js';
 import { writeSeg } from './seg-write.js';
@@ -271,5 +272,45 @@ describe('writing DICOM SEG', () => {
     expect(str(type, 'CodingSchemeDesignator')).toBe('99NNSAM');
     expect(str(type, 'CodeMeaning')).toBe('Mystery blob');
     expect(str(seq(ds, 'CodingSchemeIdentificationSequence')[0], 'CodingSchemeDesignator')).toBe('99NNSAM');
+  });
+});
+
+describe('class definitions as a list (a project or model record)', () => {
+  it('writes the same segments as the classes JSON of the same classes, whatever the list order', () => {
+    const labels = asymmetricLabels(ct3.volume.geometry, 2);
+    const category = { value: 'T-D0050', scheme: 'SRT', meaning: 'Tissue' };
+    const fromJson = writeSeg(
+      labels,
+      ct3,
+      { '1': 'Left kidney', '2': { name: 'Mass', color: [1, 2, 3], code: { category } } },
+      algorithm,
+      { logger: quiet },
+    );
+    const fromList = writeSeg(
+      labels,
+      ct3,
+      [
+        { value: 2, name: 'Mass', color: [1, 2, 3], category },
+        { value: 1, name: 'Left kidney' },
+      ],
+      algorithm,
+      { logger: quiet },
+    );
+    const segments = (bytes: Uint8Array) =>
+      JSON.stringify(seq(parsePart10(bytes, 'written').dataset, 'SegmentSequence'));
+    expect(segments(fromList.bytes)).toBe(segments(fromJson.bytes));
+    expect(fromList.segments).toEqual(fromJson.segments);
+  });
+
+  it('refuses a label value listed twice (invalid_classes)', () => {
+    const labels = asymmetricLabels(ct3.volume.geometry, 2);
+    const twice = [
+      { value: 1, name: 'Liver' },
+      { value: 2, name: 'Spleen' },
+      { value: 1, name: 'Kidney' },
+    ];
+    expect(() => writeSeg(labels, ct3, twice, algorithm, { logger: quiet })).toThrow(
+      /classes: label value 1 is listed twice \("Liver", "Kidney"\)/,
+    );
   });
 });

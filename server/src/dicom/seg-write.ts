@@ -18,8 +18,17 @@ import { NnsamError } from '../util/errors.js';
 import { log as defaultLog, type Logger } from '../util/logger.js';
 import { sameGrid, voxelToPatient, type Volume } from '../volume/index.js';
 import { version } from '../version.js';
-import { defaultClasses, parseClasses, rgbToDicomLab, type ClassSpec } from './classes.js';
-import { USER_DEFINED_SCHEME, type CodedConcept } from './codes.js';
+import {
+  checkClasses,
+  defaultClasses,
+  displayColor,
+  parseClasses,
+  rgbToDicomLab,
+  segmentCoding,
+  type ClassDefinition,
+  type ClassesJson,
+} from './classes.js';
+import { USER_DEFINED_SCHEME, type CodedConcept, type SegmentCoding } from './codes.js';
 import { writePart10, type Dataset } from './part10.js';
 import { SEG_SOP_CLASS } from './seg-read.js';
 import type { DicomSeries } from './series.js';
@@ -73,6 +82,14 @@ const USER_SCHEME_ITEM = {
   CodingSchemeResponsibleOrganization: 'nnSAM for OHIF',
 };
 
+/** A class as one segment of the SEG: its definition with the codes and colour resolved (classes.ts). */
+interface ClassSpec {
+  labelValue: number;
+  name: string;
+  color: [number, number, number];
+  coding: SegmentCoding;
+}
+
 function usesUserDefinedScheme(spec: ClassSpec): boolean {
   const c = spec.coding;
   return [c.category, c.type, c.typeModifier].some((x) => x?.scheme === USER_DEFINED_SCHEME);
@@ -92,13 +109,14 @@ const SEGMENTATION_DERIVATION = code({ value: '113076', scheme: 'DCM', meaning: 
 
 /**
  * Writes a BINARY SEG of `labels` (integer label values on the series grid) for the classes given
- * (`classes`: the classes JSON, parsed specs, or undefined for "Label N" names of the values present), in
+ * (`classes`: class definitions, e.g. a project's, or the classes JSON, or undefined for "Label N" names of the
+ * values present), in
  * stages: the label values counted, the classes checked, the frames, the data set.
  */
 export function writeSeg(
   labels: Volume,
   series: DicomSeries,
-  classes: unknown,
+  classes: readonly ClassDefinition[] | ClassesJson | undefined,
   algorithm: SegAlgorithm,
   options: WriteSegOptions = {},
 ): WrittenSeg {
@@ -176,14 +194,23 @@ function labelCounts(data: Volume['data']): Map<number, number> {
   return counts;
 }
 
-/** The segments' classes: as given (JSON or parsed), or "Label N" for the values present; every value named. */
+/**
+ * The segments' classes: as given (definitions, or JSON), or "Label N" for the values present; every value
+ * named; codes and colours resolved.
+ */
 function segmentSpecs(classes: unknown, counts: Map<number, number>, warnings: string[]): ClassSpec[] {
-  const specs: ClassSpec[] =
+  const defs: ClassDefinition[] =
     classes === undefined || classes === null
       ? defaultClasses([...counts.keys()].sort((a, b) => a - b))
       : Array.isArray(classes)
-        ? (classes as ClassSpec[])
+        ? checkClasses(classes as ClassDefinition[])
         : parseClasses(classes);
+  const specs = defs.map((c) => ({
+    labelValue: c.value,
+    name: c.name,
+    color: displayColor(c),
+    coding: segmentCoding(c),
+  }));
   if (specs.length === 0) {
     throw new NnsamError(
       'empty_segmentation',

@@ -1,10 +1,11 @@
+// Series -> volume against SimpleITK/GDCM: sorting, geometry, tilt, uneven spacing, codecs, missing UIDs.
 import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../util/logger.js';
-import { dot, normalize, cross, voxelToPatient } from '../volume/geometry.js';
+import { dot, normalize, cross, voxelToPatient } from '../volume/index.js';
 import { parsePart10, writePart10 } from './part10.js';
 import { loadSeriesFromFiles, type DicomSeries } from './series.js';
 import { fixture, pydicomPositions, sitkRead, tempDir } from '../../../test/support/dicom-tools.js';

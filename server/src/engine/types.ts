@@ -16,7 +16,11 @@ export interface TrainingCase {
   name?: string;
 }
 
-/** Class names by label value ("1": "liver", ...). Value 0 is background. */
+/**
+ * Class names by label value ("1": "liver", ...). Value 0 is background. The engine's names-only view of the
+ * server's class definitions (dicom/classes.ts ClassDefinition; services/classes.ts classNames derives it), and
+ * the form plan.json and the training manifest carry.
+ */
 export type ClassMap = Record<string, string>;
 
 /** Label value for pixels without supervision (outside the image after augmentation, unlabelled pixels). */

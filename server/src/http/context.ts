@@ -1,7 +1,7 @@
 /** What every route handler is given: configuration, store, queue, services, logger. */
 import type { ServerConfig } from '../config.js';
 import type { JobQueue } from '../jobs/types.js';
-import type { ServerServices } from '../services/types.js';
+import type { ServerServices } from '../services/index.js';
 import type { Store } from '../store/index.js';
 import type { Logger } from '../util/logger.js';
 

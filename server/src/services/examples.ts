@@ -5,11 +5,11 @@
  */
 import { readFile, rm, writeFile, rename } from 'node:fs/promises';
 
-import type { ClassDef, ExampleCreate, LabelmapPayload, Project } from '../api/index.js';
+import type { ExampleCreate, LabelmapPayload, Project } from '../api/index.js';
 import {
-  labelmapToVolume,
   loadSeriesFromDicomweb,
   readSeg,
+  type ClassDefinition,
   type DicomSeries,
   type DicomwebClient,
 } from '../dicom/index.js';
@@ -18,6 +18,7 @@ import { newId, type Store, type StoredExample, type StoredSource } from '../sto
 import { NnsamError } from '../util/errors.js';
 import type { Volume } from '../volume/index.js';
 import { classNames } from './classes.js';
+import { labelmapToVolume } from './labelmap.js';
 
 export interface ExampleLabels {
   labels: Volume<Uint8Array>;
@@ -31,7 +32,7 @@ export type LabelledSource = Exclude<StoredSource, { kind: 'image' }>;
 export async function labelsOf(
   source: LabelledSource,
   series: DicomSeries,
-  classes: ClassDef[],
+  classes: readonly ClassDefinition[],
   client: DicomwebClient,
   studyInstanceUID: string,
 ): Promise<ExampleLabels> {
@@ -92,7 +93,7 @@ export async function labelsOf(
 /** SEG segment number -> class value: the explicit map, else by name (case-insensitive), else by number. */
 function segmentMap(
   segments: { number: number; label: string }[],
-  classes: ClassDef[],
+  classes: readonly ClassDefinition[],
   explicit?: Record<string, number>,
 ): Map<number, number> {
   const byName = new Map(classes.map((c) => [c.name.toLowerCase(), c.value]));
@@ -123,7 +124,7 @@ function segmentMap(
   return map;
 }
 
-function checkValues(data: Uint8Array, classes: ClassDef[], what: string): void {
+function checkValues(data: Uint8Array, classes: readonly ClassDefinition[], what: string): void {
   const allowed = new Set([0, ...classes.map((c) => c.value)]);
   const seen = new Set<number>();
   for (const v of data) seen.add(v);

@@ -24,6 +24,11 @@ import { runSegmentJob } from './segment-job.js';
 import { runTrainJob } from './train-job.js';
 
 export { ServiceEnv } from './env.js';
+export type { SeriesSummary, ServerServices } from './types.js';
+export { requireLabelledExamples } from './training-set.js';
+export { projectDataset, writeDatasetFolder } from './nnunet-dataset.js';
+export { pacsClient } from './pacs.js';
+export { labelmapToVolume } from './labelmap.js';
 
 export function createJobHandlers(env: ServiceEnv): JobHandlers {
   return {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { python, tempDir } from '../../../test/support/dicom-tools.js';
-import type { Geometry, Volume } from '../volume/types.js';
+import type { Geometry, Volume } from '../volume/index.js';
 import { nnunetDataset, writeDatasetFolder } from './nnunet-dataset.js';
 import type { TrainingSet } from './training-set.js';
 

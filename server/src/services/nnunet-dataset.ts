@@ -16,8 +16,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import type { ClassDef } from '../api/index.js';
-import type { DicomwebClient } from '../dicom/index.js';
+import type { ClassDefinition, DicomwebClient } from '../dicom/index.js';
 import { NnsamError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { TarEntry } from '../util/tar.js';
@@ -29,7 +28,7 @@ import {
   type TrainingSetExample,
 } from './training-set.js';
 
-type DatasetProject = { id: string; name: string; classes: ClassDef[] };
+type DatasetProject = { id: string; name: string; classes: readonly ClassDefinition[] };
 
 /** nnU-Net v2's dataset.json, as far as we write it. */
 export interface DatasetJson {

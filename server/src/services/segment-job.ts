@@ -17,7 +17,6 @@ import {
 import { SegmentJobPayload } from '../jobs/payloads.js';
 import type { JobContext, JobOutcome } from '../jobs/types.js';
 import { version } from '../version.js';
-import { classesJson } from './classes.js';
 import type { ServiceEnv } from './env.js';
 import { engineProgress } from './progress.js';
 
@@ -47,7 +46,7 @@ export async function runSegmentJob(env: ServiceEnv, raw: unknown, ctx: JobConte
   const seg = writeSeg(
     labels,
     series,
-    classesJson(record.classes),
+    record.classes, // the model's class definitions as recorded: writeSeg resolves their codes
     {
       name: 'nnSAM',
       version: `${version} model ${record.id}`,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { DEFAULT_TRAIN_MINUTES } from '../api/training-budget.js';
+import { DEFAULT_TRAIN_MINUTES } from '../api/index.js';
 import { NnsamError } from '../util/errors.js';
 import { trainModel, type TrainModelOptions, type TrainedModel } from '../engine/index.js';
 import { TrainJobPayload } from '../jobs/payloads.js';
@@ -54,6 +54,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
   };
   const trained = await trainFromLatest(env, options, payload.warmStartFrom, ctx);
   const t = trained.training;
+  const labelledSliceCount = cases.reduce((n, c) => n + c.labelledSlices.length, 0);
   return {
     result: { modelId: payload.modelId },
     model: {
@@ -75,7 +76,7 @@ export async function runTrainJob(env: ServiceEnv, raw: unknown, ctx: JobContext
         warmStartFrom: t.warmStartFrom,
       },
       trainingExamples: cases.length,
-      labelledSlices: cases.reduce((n, c) => n + c.labelledSlices.length, 0),
+      labelledSlices: labelledSliceCount, // a count under the wire name (api/models.ts says why)
     },
   };
 }

@@ -2,8 +2,7 @@
  * A project's training set read back from the PACS: every example's series as a volume and its labels as
  * project class values. The train job and the nnU-Net dataset export read it the same way.
  */
-import type { ClassDef } from '../api/index.js';
-import { loadSeriesFromDicomweb, type DicomwebClient } from '../dicom/index.js';
+import { loadSeriesFromDicomweb, type ClassDefinition, type DicomwebClient } from '../dicom/index.js';
 import type { TrainingCase } from '../engine/index.js';
 import type { StoredSource } from '../store/index.js';
 import { NnsamError } from '../util/errors.js';
@@ -52,7 +51,7 @@ export function requireLabelledExamples(
 export async function loadTrainingSet(
   client: DicomwebClient,
   all: TrainingSetExample[],
-  classes: ClassDef[],
+  classes: readonly ClassDefinition[],
   options: { log: Logger; signal?: AbortSignal; progress?: (done: number, total: number) => void },
 ): Promise<TrainingSet> {
   // a series that is labelled elsewhere in the set brings its unlabelled slices with it: an image-only
@@ -69,7 +68,12 @@ export async function loadTrainingSet(
     const series = await loadSeriesFromDicomweb(client, ex.studyInstanceUID, ex.seriesInstanceUID, {
       logger: options.log,
     });
-    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only
+    // image-only: no labels and no labelled slice, the engine uses its slices as unlabelled ones only.
+    // A labelled example is decoded again rather than trained on the slice indices stored when it was added:
+    // its voxel values live only in the stored labelmap (or SEG) anyway, and the indices are k in the sort of
+    // the series as loaded now, so a series that gained instances since still gets its labels on the slices
+    // of their SOP Instance UIDs; the stored indices would point next to them, and the job payload (a
+    // persisted format) carries no indices.
     const read =
       ex.source.kind === 'image'
         ? { labelledSlices: [] }

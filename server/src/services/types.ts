@@ -1,6 +1,7 @@
 /**
  * The services' interface as the HTTP layer sees it: what a route needs beyond the store and the queue.
- * services/index.ts implements it over DICOMweb and the engine; http/ depends on this file only.
+ * services/index.ts implements it over DICOMweb and the engine and re-exports it: http/ imports its type from
+ * there (type-only, so the HTTP layer's types load no engine).
  */
 import type { ExampleCreate, Info, Model, Project } from '../api/index.js';
 import type { StoredExample } from '../store/index.js';

@@ -1,3 +1,4 @@
+// The OHIF viewer router: static app, generated app-config.js, DICOMweb proxy to a private Orthanc.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -6,8 +7,8 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { makePhantom } from '../demo/phantom.js';
-import { stowInstances } from '../demo/stow.js';
+import { makePhantom } from '../demo/index.js';
+import { stowInstances } from '../demo/index.js';
 import { startOrthanc, type OrthancInstance } from '../orthanc/launch.js';
 import { freePort } from '../util/net.js';
 import { dicomWebProxy, parseUpstream, upstreamPath } from './proxy.js';

@@ -6,8 +6,7 @@
 import type { Command } from 'commander';
 
 import { loadConfig } from '../../config.js';
-import { projectDataset, writeDatasetFolder } from '../../services/nnunet-dataset.js';
-import { pacsClient } from '../../services/pacs.js';
+import { pacsClient, projectDataset, writeDatasetFolder } from '../../services/index.js';
 import { Store } from '../../store/index.js';
 import { log } from '../../util/logger.js';
 

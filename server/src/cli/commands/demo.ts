@@ -9,9 +9,13 @@ import { join, resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { DEMO_LABELLED_SLICES, DEMO_SEG_DESCRIPTION } from '../../demo/labels-seg.js';
-import { makePhantom } from '../../demo/phantom.js';
-import { startDemo, type Demo } from '../../demo/start.js';
+import {
+  DEMO_LABELLED_SLICES,
+  DEMO_SEG_DESCRIPTION,
+  makePhantom,
+  startDemo,
+  type Demo,
+} from '../../demo/index.js';
 import { NnsamError } from '../../util/errors.js';
 import { repoRoot } from '../../util/paths.js';
 import { writeNifti } from '../../volume/index.js';

@@ -1,3 +1,4 @@
+// `nnsam volume` and `nnsam seg write|read` through the built bin, checked with nibabel and pydicom.
 import { execFile } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { dciodvfy, fixture, python, tempDir } from '../../../../test/support/dicom-tools.js';
 import { serverRoot } from '../../util/paths.js';
-import { readNifti, writeNifti } from '../../volume/nifti.js';
+import { readNifti, writeNifti } from '../../volume/index.js';
 
 const exec = promisify(execFile);
 const bin = join(serverRoot, 'bin', 'nnsam.js');

@@ -5,14 +5,14 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 
-import { parseClasses, readSeg, writeFileAtomic, writeSeg } from '../../dicom/index.js';
+import { parseClasses, readSeg, writeFileAtomic, writeSeg, type ClassDefinition } from '../../dicom/index.js';
 import { NnsamError } from '../../util/errors.js';
 import { readNifti } from '../../volume/index.js';
 import { version } from '../../version.js';
 import { addSeriesOptions, loadSeriesOption, writeNiftiAtomic, type SeriesOptions } from './volume.js';
 
 /** --classes: inline JSON (starts with "{") or the path of a JSON file. */
-async function loadClasses(value: string | undefined): Promise<unknown> {
+async function loadClasses(value: string | undefined): Promise<ClassDefinition[] | undefined> {
   if (value === undefined) return undefined;
   let text = value;
   const where = value.trim().startsWith('{') ? '--classes' : value;
@@ -32,8 +32,7 @@ async function loadClasses(value: string | undefined): Promise<unknown> {
   } catch (e) {
     throw new NnsamError('invalid_classes', `${where} is not valid JSON: ${(e as Error).message}`);
   }
-  parseClasses(json, where); // validate here so the message names the option or file
-  return json;
+  return parseClasses(json, where); // parsed here so the message names the option or file
 }
 
 export function registerSeg(program: Command): void {

@@ -1,3 +1,4 @@
+/** `nnsam serve` (the API server, and the OHIF viewer when installed) and `nnsam worker` (jobs from Redis). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,7 +11,7 @@ import { RedisWorkers } from '../../jobs/redis-queue.js';
 import { Store } from '../../store/index.js';
 import { NnsamError } from '../../util/errors.js';
 import { log } from '../../util/logger.js';
-import { ohifDistDir } from '../../viewer/paths.js';
+import { ohifDistDir } from '../../viewer/index.js';
 
 const serverFlags = (cmd: Command) =>
   cmd

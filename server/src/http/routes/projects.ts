@@ -1,9 +1,10 @@
+/** Routes of projects and their training examples, training and dataset export (/api/projects/...). */
 import { z } from 'zod';
 
 import { Example, ExampleCreate, Id, Job, Project, ProjectCreate, TrainRequest } from '../../api/index.js';
 import { TrainJobPayload } from '../../jobs/payloads.js';
 import { newId, publicExample, publicJob } from '../../store/index.js';
-import { requireLabelledExamples } from '../../services/training-set.js';
+import { requireLabelledExamples } from '../../services/index.js';
 import { NnsamError } from '../../util/errors.js';
 import type { AppContext } from '../context.js';
 import { route, type RouteSpec } from '../route.js';

@@ -41,7 +41,7 @@ export function commandsModule(ctx: OhifContext, workflow: () => Workflow) {
       [COMMANDS.segmentWithLatestModel]: {
         // the toolbar passes its button props; the scope is all we read
         commandFn: reported('nnSAM: segmentation failed', (args: { scope?: 'series' | 'study' } = {}) =>
-          workflow().segment(args.scope === 'study' ? 'study' : 'series'),
+          workflow().segmentation.segment(args.scope === 'study' ? 'study' : 'series'),
         ),
       },
     },

@@ -1,15 +1,16 @@
 /**
  * The nnSAM side panel. Sections, top to bottom: 1 server status, 2 project and classes, 3 labelled slices
  * and the training set, 4 train, 5 segment. Each section's state lives in its store in the workflow (it
- * outlives the panel when OHIF switches tabs); the panel renders it and forwards clicks. A failed click is
- * shown as an OHIF notification (runReported) and in the section concerned.
+ * outlives the panel when OHIF switches tabs); the panel renders it and runs a command per click. A failed
+ * command is shown as an OHIF notification by the command and in the section concerned by its store.
  */
 import { useEffect, useSyncExternalStore } from 'react';
 
-import { PANEL_TEST_ID } from '../ids.js';
+import { runCommand, type CommandArgs, type CommandId } from '../commands.js';
+import { COMMANDS, PANEL_TEST_ID } from '../ids.js';
 import { hasLabelledSlices } from '../workflow/labels.js';
 import type { Store } from '../workflow/store.js';
-import { runReported, type Workflow } from '../workflow/workflow.js';
+import type { Workflow } from '../workflow/workflow.js';
 import { LabelledSlicesView } from './LabelledSlices.js';
 import { ServerStatusView } from './ServerStatus.js';
 import { ProjectSection, SegmentSection, TrainSection } from './sections.js';
@@ -27,7 +28,9 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
   const { selection } = useStore(workflow.selection);
   useEffect(() => workflow.attach(), [workflow]);
 
-  const run = (title: string, action: () => unknown) => void runReported(workflow, title, action);
+  // the command has shown its failure (notification) and the store its section's: nothing left to do here
+  const run = <K extends CommandId>(id: K, args: CommandArgs<K>) =>
+    void runCommand(workflow.ctx.commandsManager, id, args).catch(() => undefined);
   const project = workflow.projects.project;
   const info = status.kind === 'ok' ? status.info : null;
   const segmentAvailability = workflow.segmentation.availability();
@@ -44,49 +47,31 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
       <ServerStatusView
         state={status}
         apiBaseUrl={workflow.api.baseUrl}
-        onRetry={() => run('nnSAM server', () => workflow.server.check())}
+        onRetry={() => run(COMMANDS.checkServer, {})}
       />
       <ProjectSection
         projects={projects}
         selectedId={projectId}
         error={projectsError}
-        onSelect={(id) => run('nnSAM: cannot open the project', () => workflow.projects.select(id))}
-        onCreate={(name, classes) =>
-          run('nnSAM: cannot create the project', () => workflow.projects.create(name, classes))
-        }
-        onStartLabelling={() => run('nnSAM: cannot start labelling', () => workflow.classes.startLabelling())}
-        onPickClass={(value) =>
-          run('nnSAM: cannot pick the class', () => workflow.classes.selectClass(value))
-        }
+        onSelect={(id) => run(COMMANDS.selectProject, { projectId: id })}
+        onCreate={(name, classes) => run(COMMANDS.createProject, { name, classes })}
+        onStartLabelling={() => run(COMMANDS.startLabelling, {})}
+        onPickClass={(value) => run(COMMANDS.selectClass, { value })}
       />
       <LabelledSlicesView
         detected={labels.detected}
         error={labels.error}
-        onDetect={() => run('nnSAM: no labels to add', () => workflow.labels.detect())}
-        onAdd={
-          project
-            ? () => run('nnSAM: cannot add the labelled slices', () => workflow.labels.addLabelledSlices())
-            : undefined
-        }
-        onAddEmpty={
-          project
-            ? () => run('nnSAM: cannot add the slice', () => workflow.labels.addEmptySlice())
-            : undefined
-        }
-        onAddUnlabelled={
-          project
-            ? () => run('nnSAM: cannot add the series', () => workflow.labels.addSeriesUnlabelled())
-            : undefined
-        }
+        onDetect={() => run(COMMANDS.detectLabels, {})}
+        onAdd={project ? () => run(COMMANDS.addLabelledSlices, {}) : undefined}
+        onAddEmpty={project ? () => run(COMMANDS.addEmptySlice, {}) : undefined}
+        onAddUnlabelled={project ? () => run(COMMANDS.addSeriesUnlabelled, {}) : undefined}
         adding={labels.adding}
         selection={selection}
-        onAddSeg={
-          project ? (uid) => run('nnSAM: cannot add the SEG', () => workflow.labels.addSeg(uid)) : undefined
-        }
+        onAddSeg={project ? (uid) => run(COMMANDS.addSeg, { segSeriesInstanceUID: uid }) : undefined}
         examples={labels.examples}
         classes={project?.classes}
         seriesName={(uid) => workflow.selection.seriesName(uid)}
-        onRemove={(id) => run('nnSAM: cannot remove the example', () => workflow.labels.removeExample(id))}
+        onRemove={(id) => run(COMMANDS.removeExample, { exampleId: id })}
       />
       <TrainSection
         job={training.run}
@@ -97,20 +82,18 @@ export function NnsamPanel({ workflow }: { workflow: Workflow }) {
         defaultMinutes={workflow.config.training.minutes}
         defaultEncoder={workflow.config.training.encoder}
         encoders={info?.encoders}
-        onTrain={(options) => run('nnSAM: cannot start training', () => workflow.training.train(options))}
-        onCancel={() => run('nnSAM: cannot cancel training', () => workflow.training.cancel())}
+        onTrain={(options) => run(COMMANDS.train, options)}
+        onCancel={() => run(COMMANDS.cancelTraining, {})}
       />
       <SegmentSection
         job={segment}
         segments={segment?.shown?.segments ?? []}
         canSegment={!segmentAvailability.disabled}
         reason={segmentAvailability.disabled ? segmentAvailability.reason : undefined}
-        onSegment={(scope) => run('nnSAM: segmentation failed', () => workflow.segmentation.segment(scope))}
-        onToggleSegment={(number) =>
-          run('nnSAM: cannot change the overlay', () => workflow.segmentation.toggleSegment(number))
-        }
+        onSegment={(scope) => run(COMMANDS.segmentWithLatestModel, { scope })}
+        onToggleSegment={(number) => run(COMMANDS.toggleSegment, { number })}
         labelNext={segment?.shown?.labelNext}
-        onJump={(uid) => run('nnSAM: cannot go to the slice', () => workflow.segmentation.jumpToSlice(uid))}
+        onJump={(uid) => run(COMMANDS.jumpToSlice, { sopInstanceUID: uid })}
         corrected={segment?.shown?.corrected}
       />
     </div>

@@ -4,8 +4,8 @@
  * the viewer's selection. One instance per viewer: the panel comes and goes with OHIF's tabs, and a
  * training run it started goes on being followed.
  *
- * Actions throw a ViewerError after recording it in the state of the section concerned; callers report it
- * as an OHIF notification (`runReported`, or the commands module). Background work (following a training
+ * Actions are run through the commands module (commands.ts), which reports a failure once as an OHIF
+ * notification; each store also records it in its own section. Background work (following a training
  * run, polling the server) reports its own failures. Nothing is swallowed.
  */
 import type { NnsamApi } from '../api/client.js';
@@ -126,20 +126,6 @@ export class Workflow {
   private refreshToolbar(): void {
     const { toolbarService, viewportGridService } = this.ctx.services;
     toolbarService?.refreshToolbarState({ viewportId: viewportGridService.getActiveViewportId() });
-  }
-}
-
-/** Runs a UI action; a failure becomes an OHIF notification under `title` (and is not rethrown). */
-export async function runReported<T>(
-  workflow: Workflow,
-  title: string,
-  action: () => T | Promise<T>,
-): Promise<T | undefined> {
-  try {
-    return await action();
-  } catch (e) {
-    workflow.notices.report(title, e);
-    return undefined;
   }
 }
 

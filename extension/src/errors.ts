@@ -24,7 +24,13 @@ export class ViewerError extends Error {
   }
 }
 
-export function errorText(e: unknown): { message: string; hint?: string } {
+/** An error as a panel section shows it (and as a job's error arrives from the server). */
+export interface ErrorText {
+  message: string;
+  hint?: string;
+}
+
+export function errorText(e: unknown): ErrorText {
   if (e instanceof ViewerError) return { message: e.message, hint: e.hint };
   if (e instanceof Error) return { message: e.message };
   return { message: String(e) };

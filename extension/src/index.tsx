@@ -1,7 +1,7 @@
 /**
- * OHIF 3.13 extension "@nnsam/ohif-extension": the nnSAM side panel, the commands that read painted
- * labelmaps, create class-aware labelmaps, show returned SEGs and segment in one click, and the evaluator of
- * the one-click toolbar button. Loaded either at run time by a stock viewer (app-config.js lists
+ * OHIF 3.13 extension "@nnsam/ohif-extension": the nnSAM side panel, the commands behind every one of its
+ * actions (and the ones that read painted labelmaps, create class-aware labelmaps, show returned SEGs and
+ * segment in one click), and the evaluator of the one-click toolbar button. Loaded either at run time by a stock viewer (app-config.js lists
  * /plugins/nnsam-extension.js) or built into an OHIF monorepo through pluginConfig.json.
  */
 import { createElement } from 'react';

@@ -12,7 +12,7 @@ export function toolbarModule(workflow: () => Workflow) {
     {
       name: SEGMENT_EVALUATOR,
       evaluate: () => {
-        const { disabled, reason } = workflow().segmentAvailability();
+        const { disabled, reason } = workflow().segmentation.availability();
         return disabled ? { disabled: true, disabledText: reason } : { disabled: false };
       },
     },

@@ -8,7 +8,8 @@
 import type { ClassDef, Example, LabelmapPayload } from '@nnsam/server/api';
 import type { ReactNode } from 'react';
 
-import type { ErrorText, ViewerSelection } from '../workflow/workflow.js';
+import type { ErrorText } from '../errors.js';
+import type { ViewerSelection } from '../workflow/selection.js';
 import { rgb } from './styles.js';
 
 export interface LabelledSlicesProps {

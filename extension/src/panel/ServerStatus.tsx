@@ -4,7 +4,7 @@
  */
 import type { Info } from '@nnsam/server/api';
 
-import type { ServerState } from '../workflow/workflow.js';
+import type { ServerState } from '../workflow/server.js';
 
 export function deviceText(info: Info): string {
   const { devices } = info;

@@ -1,12 +1,12 @@
-import type { Example, LabelmapPayload, Project } from '@nnsam/server/api';
+import type { Example, Project } from '@nnsam/server/api';
 import { describe, expect, it } from 'vitest';
 
 import { ExampleCreate } from '../../../server/src/api/index.js';
 import type { NnsamApi } from '../api/client.js';
 import { resolveConfig } from '../config.js';
 import type { OhifContext } from '../ohif/context.js';
-import type { DisplaySet, Segmentation } from '../ohif/types.js';
-import { checkClasses, classValuesOfSegments, segmentIndexOfClass, Workflow } from './workflow.js';
+import type { DisplaySet } from '../ohif/types.js';
+import { Workflow } from './workflow.js';
 
 const project: Project = {
   id: 'p1',
@@ -19,32 +19,6 @@ const project: Project = {
   exampleCount: 0,
   latestModelId: null,
 };
-const labelmap = (values: number[]): LabelmapPayload => ({
-  encoding: 'rle-u8-v1',
-  studyInstanceUID: '1',
-  seriesInstanceUID: '2',
-  rows: 1,
-  columns: 1,
-  slices: [{ sopInstanceUID: '3', labels: 'AQE=' }],
-  segments: values.map((labelValue) => ({ labelValue, label: `Segment ${labelValue}` })),
-});
-
-describe('checkClasses', () => {
-  it('accepts label values that are classes of the project', () => {
-    expect(() => checkClasses(labelmap([1, 3]), project)).not.toThrow();
-  });
-
-  it('refuses the others, naming them, the project classes and what to do', () => {
-    expect(() => checkClasses(labelmap([1, 2]), project)).toThrow(
-      /segment 2 \("Segment 2"\), which project "Heart" does not have \(its classes: 1 RV, 3 LV\)/,
-    );
-    try {
-      checkClasses(labelmap([2]), project);
-    } catch (e) {
-      expect((e as { hint: string }).hint).toMatch(/Start labelling/);
-    }
-  });
-});
 
 /**
  * A workflow over a fake viewer (one viewport showing `shown`, or nothing) and a fake API that stores what
@@ -94,7 +68,7 @@ async function workflowWith(shown: DisplaySet | undefined) {
     getItem: () => null,
     setItem: () => undefined,
   });
-  await workflow.loadProjects();
+  await workflow.projects.load();
   return { workflow, posted, notes, trained };
 }
 
@@ -111,54 +85,30 @@ const venous: DisplaySet = {
 describe('Workflow: the series on screen unlabelled', () => {
   it('sends the active series as an image-only example the contract accepts, and lists it', async () => {
     const { workflow, posted, notes } = await workflowWith(venous);
-    const example = await workflow.addSeriesUnlabelled();
+    const example = await workflow.labels.addSeriesUnlabelled();
     expect(posted).toEqual([
       { studyInstanceUID: '1.2', seriesInstanceUID: '1.2.3', source: { kind: 'image' } },
     ]);
     expect(ExampleCreate.parse(posted[0])).toEqual(posted[0]);
-    expect(workflow.state.examples).toEqual([example]);
-    expect(workflow.state.labelsError).toBeNull();
+    expect(workflow.labels.state.examples).toEqual([example]);
+    expect(workflow.labels.state.error).toBeNull();
     expect(notes).toEqual(['Added S4 CT venous to "Heart" unlabelled (images only).']);
   });
 
   it('says what to do when no image series is on screen, in the labels section too', async () => {
     const { workflow, posted } = await workflowWith(undefined);
-    await expect(workflow.addSeriesUnlabelled()).rejects.toMatchObject({ code: 'no_series' });
-    expect(workflow.state.labelsError?.message).toBe('The active viewport shows no image series.');
+    await expect(workflow.labels.addSeriesUnlabelled()).rejects.toMatchObject({ code: 'no_series' });
+    expect(workflow.labels.state.error?.message).toBe('The active viewport shows no image series.');
     expect(posted).toEqual([]);
   });
 
   it('does not train on unlabelled series alone: it asks for labelled slices first', async () => {
     const { workflow, trained } = await workflowWith(venous);
-    await workflow.addSeriesUnlabelled();
-    await expect(workflow.train({ minutes: 1, encoder: 'none' })).rejects.toMatchObject({
+    await workflow.labels.addSeriesUnlabelled();
+    await expect(workflow.training.train({ minutes: 1, encoder: 'none' })).rejects.toMatchObject({
       code: 'no_labelled_slices',
       hint: expect.stringMatching(/Add labelled slices/),
     });
     expect(trained).toEqual([]);
-  });
-});
-
-describe("an nnSAM result's segments and the project's classes", () => {
-  // the server's SEG numbers segments 1..n in class order and names them after the classes
-  const result: Segmentation = {
-    segmentationId: 'seg',
-    label: 'nnSAM Heart',
-    segments: { 1: { segmentIndex: 1, label: 'RV' }, 2: { segmentIndex: 2, label: 'lv ' } },
-    representationData: { Labelmap: { imageIds: [] } },
-  };
-
-  it('maps segment indices to class values by name, and back', () => {
-    expect(classValuesOfSegments(result, project)).toEqual({ 1: 1, 2: 3 });
-    expect(segmentIndexOfClass(result, project, 3)).toBe(2);
-  });
-
-  it('refuses a segment that is no class, naming it and the classes', () => {
-    const extra = { ...result, segments: { ...result.segments, 3: { segmentIndex: 3, label: 'Aorta' } } };
-    expect(() => classValuesOfSegments(extra, project)).toThrow(
-      /Segment 3 \("Aorta"\) of "nnSAM Heart" is not a class of project "Heart" \(its classes: RV, LV\)/,
-    );
-    const onlyRv = { ...result, segments: { 1: result.segments[1] } };
-    expect(() => segmentIndexOfClass(onlyRv, project, 3)).toThrow(/has no segment for LV/);
   });
 });

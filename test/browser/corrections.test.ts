@@ -11,6 +11,7 @@ import type { Example, Job, Model, SegmentResult } from '../../server/src/api/in
 import { DicomwebClient, loadSeriesFromDicomweb, readSeg } from '../../server/src/dicom/index.js';
 import { callApi } from '../support/api.js';
 import {
+  attributesOnceCounted,
   drag,
   imageToPage,
   labelmapVoxels,
@@ -74,10 +75,14 @@ describe('correct and retrain', () => {
       await page.waitForSelector('[data-cy="nnsam-segment"][data-state="succeeded"]', { timeout: 180_000 });
       const first = await segmentResult(api, 1);
       // the job's own state reaches the panel before the SEG is on screen; the list comes with the overlay
-      await waitForCount(page, '[data-cy="nnsam-label-next-slice"]', first.uncertainty!.labelNext.length);
-      const suggested = await page
-        .locator('[data-cy="nnsam-label-next-slice"]')
-        .evaluateAll((items) => items.map((li) => Number(li.getAttribute('data-slice'))));
+      const suggested = (
+        await attributesOnceCounted(
+          page,
+          '[data-cy="nnsam-label-next-slice"]',
+          'data-slice',
+          first.uncertainty!.labelNext.length,
+        )
+      ).map(Number);
       expect(suggested).toEqual(first.uncertainty!.labelNext.map((s) => s.index));
       const choice = suggested.findIndex((k) => !LABELLED.includes(k));
       expect(choice, `suggestions ${suggested} are all labelled already`).toBeGreaterThanOrEqual(0);

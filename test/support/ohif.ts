@@ -345,3 +345,25 @@ export async function waitForCount(page: Page, selector: string, count: number):
     { timeout: 30_000 },
   );
 }
+
+/**
+ * The `attribute` of every element matching the selector, once exactly `count` match, read in the same check
+ * that counts them: OHIF can take the panel off screen for a moment (switching to its segmentation tab when a
+ * SEG loads, then back), so a count followed by a second read can see an empty list.
+ */
+export async function attributesOnceCounted(
+  page: Page,
+  selector: string,
+  attribute: string,
+  count: number,
+): Promise<string[]> {
+  const handle = await page.waitForFunction(
+    ([sel, attr, n]) => {
+      const found = [...document.querySelectorAll(sel)];
+      return found.length === n ? found.map((el) => el.getAttribute(attr) ?? '') : null;
+    },
+    [selector, attribute, count] as const,
+    { timeout: 30_000 },
+  );
+  return (await handle.jsonValue()) as string[];
+}

@@ -31,8 +31,9 @@ export function executionProviders(): ('cuda' | 'cpu')[][] {
  * convolutions; weights are pre-packed at load (onnxruntime's default, kept on). One sequential
  * executor: a U-Net is one chain of operators, so parallel mode would only add scheduling. Pool threads
  * sleep when idle (session.intra_op.allow_spinning 0): on a loaded 2-core machine a 512 x 512 slice took the
- * same wall time either way and 13 % less CPU time without spinning (docs/engine.md, Measurements), and the
- * SAM encoder's session runs beside the network's, where spinning threads steal each other's cores.
+ * same wall time either way and 13 % less CPU time without spinning (docs/engine.md, Measurements); on an
+ * idle 2-core AMD EPYC spinning ran the network alone 10 % faster but the whole segment path 8 % slower, its
+ * idle threads taking the cores from the main thread's work between runs (docs/benchmarks.md, 2026-12-06).
  */
 export function sessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
   return {

@@ -86,11 +86,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--overlap-sessions", action=argparse.BooleanOptionalAction, default=None,
                    help="e2e with --e2e-encoder: run the encoder's session while the network's runs (default: the "
                         "server's, in turns on a CPU)")
-    p.add_argument("--e2e-compare", choices=("every-slice", "sessions", "none"), default="every-slice",
-                   help="e2e with --e2e-encoder: one more run with the encoder on every slice (when the default "
-                        "stride is > 1), or with the sessions the other way (at once / in turns), or none")
-    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
-                   help="e2e: the network's float32 export or its int8 quantization (opt-in)")
+    p.add_argument("--e2e-compare", choices=("every-slice", "sessions", "fp32", "none"), default="every-slice",
+                   help="e2e: one more run on the same model: with --e2e-encoder the encoder on every slice (when "
+                        "the default stride is > 1) or the sessions the other way (at once / in turns); fp32: the "
+                        "float32 network against the default's int8 one; or none")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="e2e: the network's float32 export or its int8 quantization (default: the server's, int8 on "
+                        "a CPU)")
     p.add_argument("--nnunet-minutes", type=float, default=1.0, help="nnU-Net's training budget in the training target")
     p.add_argument("--runs", type=int, default=5, help="timed runs per runtime (speed targets)")
     p.add_argument("--force", action="store_true", help="rerun accuracy runs that already have a result")

@@ -467,6 +467,15 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
                   "Dice against the truth there: "
                   + ", ".join(f"{k} {fmt(v, 3)}" for k, v in every["dice"].items())
                   + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
+    f32 = r.get("float32")
+    if f32:
+        run = f32["run"]
+        lines += ["", f"The same model's float32 network, run right after: **{run['seconds']:.1f} s** (infer "
+                  f"{run['stages']['infer']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
+                  f"{run['peakRssMiB']:.0f} MiB): {run['seconds'] / r['secondsMedian']:.2f} x this run's time; labels "
+                  f"differ on {100 * f32['labelsChanged']:.3f} % of voxels (the precision rule: under 0.5 %); Dice "
+                  "against the truth there: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in f32["dice"].items())
+                  + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
     other = r.get("otherSessions")
     if other:
         run = other["run"]

@@ -601,18 +601,18 @@ def _on_off(value: bool | None) -> str:
 
 
 def e2e_variant(tta: bool | None = None, whole_slice: bool | None = None, crop: bool | None = None,
-                precision: str = "fp32", embedding_stride: int | None = None,
+                precision: str | None = None, embedding_stride: int | None = None,
                 overlap_sessions: bool | None = None) -> str:
     """Result-name suffix of the inference options that differ from the server's defaults."""
     return ({None: "", True: "-tta", False: "-notta"}[tta] + ("-tiles" if whole_slice is False else "")
-            + ("-nocrop" if crop is False else "") + ("-int8" if precision == "int8" else "")
+            + ("-nocrop" if crop is False else "") + {None: "", "int8": "-int8", "fp32": "-fp32"}[precision]
             + (f"-stride{embedding_stride}" if embedding_stride is not None else "")
             + {None: "", True: "-overlap", False: "-turns"}[overlap_sessions])
 
 
 def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, tta: bool | None = None,
               encoder: str = "none", iterations: int = 20, whole_slice: bool | None = None, crop: bool | None = None,
-              precision: str = "fp32", embedding_stride: int | None = None, overlap_sessions: bool | None = None,
+              precision: str | None = None, embedding_stride: int | None = None, overlap_sessions: bool | None = None,
               compare: str = "every-slice") -> dict:
     """bench/dist/e2e.js: synthetic CT in a private Orthanc, the segment job's path per stage (see there).
     Inference options left None are the server's defaults (test-time augmentation per device, the SAM
@@ -621,8 +621,10 @@ def e2e_speed(threads: int, runs: int = 1, size: int = 512, slices: int = 300, t
     if not E2E_SCRIPT.is_file():
         raise FileNotFoundError(f"{E2E_SCRIPT} is missing: build it with `npx tsc -p bench`")
     cmd = ["node", str(E2E_SCRIPT), "run", "--work", str(work_dir("e2e")), "--size", str(size), "--slices",
-           str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", _on_off(tta), "--precision",
-           precision, "--encoder", encoder, "--iterations", str(iterations), "--compare", compare]
+           str(slices), "--runs", str(runs), "--threads", str(threads), "--tta", _on_off(tta), "--encoder", encoder,
+           "--iterations", str(iterations), "--compare", compare]
+    if precision is not None:
+        cmd += ["--precision", precision]
     if whole_slice is not None:
         cmd += ["--whole-slice", _on_off(whole_slice)]
     if crop is not None:

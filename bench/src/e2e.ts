@@ -6,7 +6,7 @@
  *   node bench/dist/e2e.js run --work DIR [--size 512] [--slices 300] [--runs 1] [--threads 2]
  *     [--tta auto|on|off] [--whole-slice on|off] [--crop on|off] [--precision fp32|int8]
  *     [--encoder none|ENC.onnx] [--embedding-stride auto|N] [--overlap-sessions auto|on|off]
- *     [--compare every-slice|sessions|none] [--iterations 20]
+ *     [--compare every-slice|sessions|fp32|none] [--iterations 20]
  *   node bench/dist/e2e.js model --work DIR [--size 512] [--slices 300] [--encoder ...] [--iterations 20]
  *     (only the model: prints its folder; the roofline benchmark times its network)
  *
@@ -20,7 +20,8 @@
  * With an encoder, one more run compares (--compare): `every-slice` (the default; when the encoder runs on every
  * n-th slice, n > 1) runs it on every slice, `sessions` runs the encoder's and the network's onnxruntime
  * sessions the other way (at once instead of in turns, or the reverse); each gives its same-day cost and the
- * share of voxels whose label changed.
+ * share of voxels whose label changed. `fp32` (any model) runs the float32 network, against the default's int8
+ * one on a CPU: the precision rule's voxel count on the whole series.
  * Prints one JSON object.
  */
 import { execFile } from 'node:child_process';
@@ -274,8 +275,8 @@ function inferenceOptions(values: Record<string, string | undefined>): E2eInfere
       throw new Error(`--${name} must be ${allowAuto ? 'auto, ' : ''}on or off, got ${v}`);
     return v === 'on';
   };
-  const precision = values.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'int8')
+  const precision = values.precision;
+  if (precision !== undefined && precision !== 'fp32' && precision !== 'int8')
     throw new Error(`--precision must be fp32 or int8, got ${precision}`);
   const stride = values['embedding-stride'];
   if (stride !== undefined && stride !== 'auto' && !/^[1-9]\d*$/.test(stride))
@@ -293,7 +294,8 @@ function inferenceOptions(values: Record<string, string | undefined>): E2eInfere
 /** The same options as command-line arguments for the timed child. */
 function inferenceArgs(o: E2eInference): string[] {
   const onOff = (v: boolean | undefined) => (v === undefined ? 'auto' : v ? 'on' : 'off');
-  const args = ['--tta', onOff(o.tta), '--precision', o.precision ?? 'fp32'];
+  const args = ['--tta', onOff(o.tta)];
+  if (o.precision !== undefined) args.push('--precision', o.precision);
   if (o.wholeSlice !== undefined) args.push('--whole-slice', onOff(o.wholeSlice));
   if (o.crop !== undefined) args.push('--crop', onOff(o.crop));
   if (o.embeddingStride !== undefined) args.push('--embedding-stride', String(o.embeddingStride));
@@ -307,8 +309,8 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
   const runs = Number(values.runs ?? 1);
   const inference = inferenceOptions(values);
   const compare = values.compare ?? 'every-slice';
-  if (!['every-slice', 'sessions', 'none'].includes(compare))
-    throw new Error(`--compare must be every-slice, sessions or none, got ${compare}`);
+  if (!['every-slice', 'sessions', 'fp32', 'none'].includes(compare))
+    throw new Error(`--compare must be every-slice, sessions, fp32 or none, got ${compare}`);
   await mkdir(work, { recursive: true });
 
   const t0 = performance.now();
@@ -383,6 +385,11 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       compare === 'sessions' && labels && first && first.embeddingStride > 0
         ? await compared({ ...inference, overlapSessions: !first.overlapSessions }, 'other-sessions')
         : null;
+    // the float32 network against the first run's (int8 by default on a CPU): the precision rule's voxels
+    const float32 =
+      compare === 'fp32' && labels && first?.precision === 'int8'
+        ? await compared({ ...inference, precision: 'fp32' }, 'fp32')
+        : null;
     const out = {
       runtime: 'e2e',
       series: {
@@ -403,6 +410,7 @@ async function runAll(values: Record<string, string | undefined>): Promise<void>
       dice,
       everySlice,
       otherSessions,
+      float32,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
@@ -462,7 +470,8 @@ async function main(): Promise<void> {
   throw new Error(
     'usage: e2e run --work DIR [--size 512] [--slices 300] [--runs 1] [--tta auto|on|off] [--whole-slice on|off]\n' +
       '         [--crop on|off] [--precision fp32|int8] [--encoder none|FILE.onnx] [--iterations 20]\n' +
-      '         [--embedding-stride auto|N] [--overlap-sessions auto|on|off] [--compare every-slice|sessions|none]\n' +
+      '         [--embedding-stride auto|N] [--overlap-sessions auto|on|off]\n' +
+      '         [--compare every-slice|sessions|fp32|none]\n' +
       '       e2e model --work DIR [--size 512] [--slices 300] [--encoder none|FILE.onnx] [--iterations 20]\n' +
       '       e2e segment --dicomweb URL --study UID --series UID --model DIR [inference options of run]',
   );

@@ -198,6 +198,31 @@ def test_e2e_puts_the_sessions_the_other_way_beside_it(tmp_path, results):
             "voxels.") in text
 
 
+def test_e2e_puts_the_float32_run_beside_the_int8_default(tmp_path, results):
+    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
+    inference = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
+                 "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "precision": "int8",
+                 "tta": False, "inputsPerSlice": 2, "embeddingStride": 0, "overlapSessions": False,
+                 "slicesRun": 300, "slicesSkipped": 0}
+    run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
+           "instancesFetched": 300, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0, "inference": inference}
+    f32 = {**run, "seconds": 14.0, "stages": {**stages, "infer": 7.0}, "cpuSeconds": 27.0,
+           "inference": {**inference, "precision": "fp32"}}
+    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+           "series": {"size": 512, "slices": 300, "bytes": 50 * 2**20, "modality": "CT",
+                      "transferSyntax": "Explicit VR Little Endian"},
+           "model": {"dir": "m", "encoder": "none", "iterations": 200, "labelledSlices": [1], "trainSeconds": None},
+           "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": 0.6}, "everySlice": None,
+           "otherSessions": None, "float32": {"run": f32, "dice": {"Liver": 0.59}, "labelsChanged": 0.0042},
+           "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+    (results / "cpu-2c" / "e2e.json").write_text(json.dumps(e2e))
+    text = render(results, tmp_path / "images", tmp_path)
+    assert "; int8; 2 network input(s) per slice (cpu)." in text
+    assert ("The same model's float32 network, run right after: **14.0 s** (infer 7.0 s, 27 CPU seconds, peak RSS "
+            "900 MiB): 1.75 x this run's time; labels differ on 0.420 % of voxels (the precision rule: under 0.5 %); "
+            "Dice against the truth there: Liver 0.590 (here: Liver 0.600).") in text
+
+
 def test_roofline_and_variants_sections(tmp_path, results):
     from nnsam_bench.report import text_summary
 

@@ -150,6 +150,9 @@ describe('nnsam plan / train / predict (built bin)', () => {
       '--unlabelled',
       '--set',
       'training.augmentation.pRotation=0.9',
+      // no int8 network: the float32 runs below stay what they were, and --precision int8 has a model to refuse
+      '--set',
+      'inference.int8=false',
       '--json',
     );
     expect(t.code, t.stderr).toBe(0);
@@ -173,7 +176,7 @@ describe('nnsam plan / train / predict (built bin)', () => {
     expect(plan.training.semiSupervised.enabled).toBe(true);
     // --set reached the trainer's plan and is recorded
     expect(plan.training.augmentation.pRotation).toBe(0.9);
-    expect(plan.overrides).toEqual(['training.augmentation.pRotation=0.9']);
+    expect(plan.overrides).toEqual(['training.augmentation.pRotation=0.9', 'inference.int8=false']);
 
     const out = join(tmp, 'pred');
     const scores = join(tmp, 'scores', 'uncertainty.json');

@@ -20,9 +20,10 @@ import { z } from 'zod';
 import { NnsamError } from '../util/errors.js';
 import { issuesText } from '../util/zod-issues.js';
 import { locateEncoder, validateEncoderOnnx } from './encoders/registry.js';
+import { gpuRequested } from './onnx.js';
 import { createThreadSession, type RunSession } from './session-thread.js';
 
-/** Which network file inference runs: the exported float32 one, or its int8 quantization (opt-in). */
+/** Which network file inference runs: the exported float32 one, or its int8 quantization. */
 export type Precision = 'fp32' | 'int8';
 import { EncoderRefSchema, PlanSchema, type Plan } from './planning/plan.js';
 
@@ -139,6 +140,14 @@ export class LoadedModel {
     readonly encoderPath: string | null,
     readonly threads: number | undefined,
   ) {}
+
+  /**
+   * The network inference runs unless told otherwise: the int8 one on a CPU when the model has it (within the
+   * precision rule on ACDC: docs/benchmarks.md, 2026-12-06 evening), else float32 (a GPU runs float32).
+   */
+  defaultPrecision(): Precision {
+    return this.info.network.int8 && !gpuRequested() ? 'int8' : 'fp32';
+  }
 
   networkPath(precision: Precision = 'fp32'): string {
     if (precision === 'fp32') return join(this.dir, this.info.network.file);

@@ -21,9 +21,14 @@ export interface SessionOptions {
   spinning?: boolean;
 }
 
+/** Whether sessions try the CUDA execution provider first (NNSAM_GPU=1). */
+export function gpuRequested(): boolean {
+  return process.env.NNSAM_GPU === '1';
+}
+
 /** The execution providers a session may run on, in the order tried. */
 export function executionProviders(): ('cuda' | 'cpu')[][] {
-  return process.env.NNSAM_GPU === '1' ? [['cuda', 'cpu'], ['cpu']] : [['cpu']];
+  return gpuRequested() ? [['cuda', 'cpu'], ['cpu']] : [['cpu']];
 }
 
 /**

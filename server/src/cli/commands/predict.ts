@@ -31,7 +31,8 @@ interface PredictOpts {
   wholeSlice: boolean;
   crop: boolean;
   maxPixels?: number;
-  precision: Precision;
+  /** unset: the model's default (int8 on a CPU when it has one) */
+  precision?: Precision;
   threads?: number;
   batchSize?: number;
   encoder?: string;
@@ -101,9 +102,8 @@ export function registerPredict(program: Command): void {
     .option('--no-crop', 'run the whole slice and every slice, also where there is no body')
     .option(
       '--precision <p>',
-      'fp32 | int8 (a model trained with --set inference.int8=true)',
+      'fp32 | int8 (default: int8 on a CPU when the model has an int8 network, else fp32)',
       precisionOption,
-      'fp32',
     )
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', intOption)
     .option('--batch-size <n>', 'network inputs per onnxruntime run at most (default 8)', intOption)

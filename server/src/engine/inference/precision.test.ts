@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { loadModel } from '../model.js';
 import { phantom } from '../../../../test/support/engine-fixtures.js';
 import { trainModel } from '../training/train.js';
 import { diceCounts, diceOf } from './postprocess.js';
-import { predictVolume } from './predict.js';
+import { predictVolume, type InferenceRun } from './predict.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nnsam-precision-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ function meanDice(pred: Uint8Array, truth: Uint8Array): number {
   return ((diceOf(counts.get(1)!) ?? 0) + (diceOf(counts.get(2)!) ?? 0)) / 2;
 }
 
-describe('int8 network (opt-in: plan inference.int8)', () => {
+describe('int8 network (plan inference.int8; the CPU default)', () => {
   it('is quantized on the training slices and keeps the precision rule on synthetic data', async () => {
     const out = join(tmp, 'model');
     const trained = await trainModel({
@@ -40,8 +40,8 @@ describe('int8 network (opt-in: plan inference.int8)', () => {
 
     const model = await loadModel(out, { threads: 1 });
     const test = phantom([50, 42, 6], 99);
-    // whole slices, the fast path int8 is meant for (opt-in both); through the sliding window this 6-slice
-    // phantom moved Dice by 0.0050, at the rule's limit: a reason int8 stays opt-in
+    // whole slices; through the sliding window this 6-slice phantom moved Dice by 0.0050, at the rule's limit
+    // (the rule that made int8 the CPU default was checked on trained ACDC models: docs/benchmarks.md)
     const fp32 = await predictVolume(model, test.image, { precision: 'fp32', wholeSlice: true });
     const int8 = await predictVolume(model, test.image, { precision: 'int8', wholeSlice: true });
     await model.close();
@@ -53,6 +53,25 @@ describe('int8 network (opt-in: plan inference.int8)', () => {
     const dice = meanDice(fp32.data, test.labels.data);
     expect(dice).toBeGreaterThan(0.5); // a model that learnt something, so the comparison means something
     expect(Math.abs(meanDice(int8.data, test.labels.data) - dice)).toBeLessThan(0.005);
+  });
+
+  it('runs by default on a CPU when the model has one; float32 on a GPU or without one', async () => {
+    const model = await loadModel(join(tmp, 'model'), { threads: 1 });
+    const image = phantom([50, 42, 2], 3).image;
+    const runs: InferenceRun[] = [];
+    const byDefault = await predictVolume(model, image, { onRun: (r) => runs.push(r) });
+    const int8 = await predictVolume(model, image, { precision: 'int8' });
+    expect(runs.map((r) => r.precision)).toEqual(['int8']);
+    expect(byDefault.data).toEqual(int8.data);
+    vi.stubEnv('NNSAM_GPU', '1');
+    try {
+      expect(model.defaultPrecision()).toBe('fp32');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    model.info.network.int8 = null;
+    expect(model.defaultPrecision()).toBe('fp32');
+    await model.close();
   });
 
   it('is refused by name on a model without one', async () => {

@@ -57,7 +57,7 @@ export interface PredictOptions {
    * default: twice per embedding cell along the slice axis (1 unless the slices are thin); 1 = every slice
    */
   embeddingStride?: number;
-  /** Which network: 'fp32' (default) or the model's int8 quantization */
+  /** Which network: the model's int8 quantization or 'fp32' (default: LoadedModel.defaultPrecision) */
   precision?: Precision;
   /**
    * Let the SAM encoder's session run while the network's does (default: on a GPU only). On a CPU both use
@@ -215,7 +215,7 @@ class VolumeRun {
   static async open(model: LoadedModel, image: Volume, options: PredictOptions): Promise<VolumeRun> {
     const { plan } = model;
     const { timings } = options;
-    const precision = options.precision ?? 'fp32';
+    const precision = options.precision ?? model.defaultPrecision();
     let started = performance.now();
     const session = await model.session(precision);
     addTime(timings, 'load', started);

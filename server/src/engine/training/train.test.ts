@@ -92,6 +92,7 @@ describe('trainModel', () => {
     expect(readdirSync(out).sort()).toEqual([
       'metrics.json',
       'model.json',
+      'network-int8.onnx', // what a CPU runs by default (plan.ts, inference.int8)
       'network.onnx',
       'plan.json',
       'training_log.jsonl',
@@ -105,6 +106,7 @@ describe('trainModel', () => {
     expect(model.training.iterations).toBe(60);
     expect(model.training.valSlices).toBe(1);
     expect(model.training.exportMaxAbsDiff).toBeLessThan(1e-3);
+    expect(model.network.int8?.file).toBe('network-int8.onnx');
     // one held-out slice is too little evidence to remove components (train.ts, MIN_POSTPROCESSING_SLICES)
     expect(model.postprocessing).toMatchObject({ decidedOn: 'none', largestComponent: [] });
     expect(model.postprocessing.dicePerClass?.['1']?.before).toBeTypeOf('number');

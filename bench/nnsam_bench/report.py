@@ -464,18 +464,15 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
         lines += ["", f"The same model with the encoder on every slice, run right after: **{run['seconds']:.1f} s** "
                   f"(embed {run['stages']['embed']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
                   f"{run['peakRssMiB']:.0f} MiB); labels differ on {100 * every['labelsChanged']:.3f} % of voxels; "
-                  "Dice against the truth there: "
-                  + ", ".join(f"{k} {fmt(v, 3)}" for k, v in every["dice"].items())
-                  + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
+                  + _dice_there_and_here(every, r)]
     f32 = r.get("float32")
     if f32:
         run = f32["run"]
         lines += ["", f"The same model's float32 network, run right after: **{run['seconds']:.1f} s** (infer "
                   f"{run['stages']['infer']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
                   f"{run['peakRssMiB']:.0f} MiB): {run['seconds'] / r['secondsMedian']:.2f} x this run's time; labels "
-                  f"differ on {100 * f32['labelsChanged']:.3f} % of voxels (the precision rule: under 0.5 %); Dice "
-                  "against the truth there: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in f32["dice"].items())
-                  + " (here: " + ", ".join(f"{k} {fmt(v, 3)}" for k, v in (r.get("dice") or {}).items()) + ")."]
+                  f"differ on {100 * f32['labelsChanged']:.3f} % of voxels (the precision rule: under 0.5 %); "
+                  + _dice_there_and_here(f32, r)]
     other = r.get("otherSessions")
     if other:
         run = other["run"]
@@ -495,6 +492,14 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     if plot:
         lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
     return lines
+
+
+def _dice_there_and_here(compared: dict, r: dict) -> str:
+    """A compared run's Dice against the generator's truth beside the first run's."""
+    def dice(d: dict) -> str:
+        return ", ".join(f"{k} {fmt(v, 3)}" for k, v in d.items())
+
+    return f"Dice against the truth there: {dice(compared['dice'])} (here: {dice(r.get('dice') or {})})."
 
 
 def _sessions(inf: dict) -> str:

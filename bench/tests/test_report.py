@@ -147,23 +147,33 @@ def test_e2e_names_its_inference_options_and_layout(tmp_path, results):
     assert (images / "bench-cpu-2c-nocrop-int8-e2e-stages.png").is_file()
 
 
-def test_e2e_with_an_encoder_stride_puts_the_every_slice_run_beside_it(tmp_path, results):
-    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
-    inference = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
-                 "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "precision": "fp32",
-                 "tta": False, "inputsPerSlice": 2, "embeddingStride": 3, "slicesRun": 300, "slicesSkipped": 0}
+def e2e_with_compared_run(key: str, *, inference: dict, other: dict, other_dice: float, labels_changed: float,
+                          slices: int = 300, encoder: str = "/x/mobilesam-random-s0.onnx", dice: float = 0.9) -> dict:
+    """An e2e result of one 8-second run over `slices` slices of a 512 x 512 CT, and under `key` (everySlice,
+    otherSessions, float32) the run e2e.ts compares it with: `other` overrides that run's seconds, stages,
+    cpuSeconds and inference; `inference` the first run's."""
+    stages = dict.fromkeys(("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow"), 1.0)
+    first = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
+             "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "tta": False,
+             "inputsPerSlice": 2, "slicesRun": slices, "slicesSkipped": 0, **inference}
     run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
-           "instancesFetched": 300, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0, "inference": inference}
-    every = {**run, "seconds": 20.0, "stages": {**stages, "embed": 13.0}, "cpuSeconds": 38.0,
-             "inference": {**inference, "embeddingStride": 1}}
-    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
-           "series": {"size": 512, "slices": 300, "bytes": 50 * 2**20, "modality": "CT",
-                      "transferSyntax": "Explicit VR Little Endian"},
-           "model": {"dir": "m", "encoder": "/x/mobilesam-random-s0.onnx", "iterations": 200, "labelledSlices": [1],
-                     "trainSeconds": None},
-           "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": 0.9},
-           "everySlice": {"run": every, "dice": {"Liver": 0.91}, "labelsChanged": 0.00123},
-           "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+           "instancesFetched": slices, "bytesFetched": slices // 6 * 2**20, "peakRssMiB": 900.0, "inference": first}
+    compared = {**run, **other, "stages": {**stages, **other.get("stages", {})},
+                "inference": {**first, **other.get("inference", {})}}
+    return {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
+            "series": {"size": 512, "slices": slices, "bytes": slices // 6 * 2**20, "modality": "CT",
+                       "transferSyntax": "Explicit VR Little Endian"},
+            "model": {"dir": "m", "encoder": encoder, "iterations": 200, "labelledSlices": [1], "trainSeconds": None},
+            "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": dice},
+            key: {"run": compared, "dice": {"Liver": other_dice}, "labelsChanged": labels_changed},
+            "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+
+
+def test_e2e_with_an_encoder_stride_puts_the_every_slice_run_beside_it(tmp_path, results):
+    e2e = e2e_with_compared_run("everySlice", inference={"precision": "fp32", "embeddingStride": 3},
+                                other={"seconds": 20.0, "stages": {"embed": 13.0}, "cpuSeconds": 38.0,
+                                       "inference": {"embeddingStride": 1}},
+                                other_dice=0.91, labels_changed=0.00123)
     (results / "cpu-2c" / "e2e-sam.json").write_text(json.dumps(e2e))
     text = render(results, tmp_path / "images", tmp_path)
     assert "(cpu). SAM encoder on every 3rd slice, its session and the network's at once." in text
@@ -173,23 +183,11 @@ def test_e2e_with_an_encoder_stride_puts_the_every_slice_run_beside_it(tmp_path,
 
 
 def test_e2e_puts_the_sessions_the_other_way_beside_it(tmp_path, results):
-    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
-    inference = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
-                 "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "precision": "fp32",
-                 "tta": False, "inputsPerSlice": 2, "embeddingStride": 3, "overlapSessions": False,
-                 "slicesRun": 60, "slicesSkipped": 0}
-    run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
-           "instancesFetched": 60, "bytesFetched": 10 * 2**20, "peakRssMiB": 900.0, "inference": inference}
-    at_once = {**run, "seconds": 10.0, "stages": {**stages, "infer": 3.0}, "cpuSeconds": 19.0,
-               "inference": {**inference, "overlapSessions": True}}
-    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
-           "series": {"size": 512, "slices": 60, "bytes": 10 * 2**20, "modality": "CT",
-                      "transferSyntax": "Explicit VR Little Endian"},
-           "model": {"dir": "m", "encoder": "/x/mobilesam-random-s0.onnx", "iterations": 200, "labelledSlices": [1],
-                     "trainSeconds": None},
-           "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": 0.9}, "everySlice": None,
-           "otherSessions": {"run": at_once, "dice": {"Liver": 0.9}, "labelsChanged": 0.0},
-           "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+    e2e = e2e_with_compared_run("otherSessions", slices=60,
+                                inference={"precision": "fp32", "embeddingStride": 3, "overlapSessions": False},
+                                other={"seconds": 10.0, "stages": {"infer": 3.0}, "cpuSeconds": 19.0,
+                                       "inference": {"overlapSessions": True}},
+                                other_dice=0.9, labels_changed=0.0)
     (results / "cpu-2c" / "e2e-sam-60x512.json").write_text(json.dumps(e2e))
     text = render(results, tmp_path / "images", tmp_path)
     assert "(cpu). SAM encoder on every 3rd slice, its session and the network's in turns." in text
@@ -199,22 +197,11 @@ def test_e2e_puts_the_sessions_the_other_way_beside_it(tmp_path, results):
 
 
 def test_e2e_puts_the_float32_run_beside_the_int8_default(tmp_path, results):
-    stages = {k: 1.0 for k in ("fetch", "decode", "preprocess", "embed", "infer", "postprocess", "seg_write", "stow")}
-    inference = {"region": [0, 0, 512, 512], "keep": [0, 0, 512, 512], "canvas": [512, 512], "tile": [320, 256],
-                 "starts": [[0, 0], [0, 256]], "wholeSlice": False, "batch": 8, "device": "cpu", "precision": "int8",
-                 "tta": False, "inputsPerSlice": 2, "embeddingStride": 0, "overlapSessions": False,
-                 "slicesRun": 300, "slicesSkipped": 0}
-    run = {"seconds": 8.0, "stages": stages, "modelLoadSeconds": 0.4, "segBytes": 2**20, "segFrames": 100,
-           "instancesFetched": 300, "bytesFetched": 50 * 2**20, "peakRssMiB": 900.0, "inference": inference}
-    f32 = {**run, "seconds": 14.0, "stages": {**stages, "infer": 7.0}, "cpuSeconds": 27.0,
-           "inference": {**inference, "precision": "fp32"}}
-    e2e = {"kind": "e2e", "status": "ok", "date": "2026-01-02T03:04:05+00:00", "machine": MACHINE, "threads": 2,
-           "series": {"size": 512, "slices": 300, "bytes": 50 * 2**20, "modality": "CT",
-                      "transferSyntax": "Explicit VR Little Endian"},
-           "model": {"dir": "m", "encoder": "none", "iterations": 200, "labelledSlices": [1], "trainSeconds": None},
-           "tta": False, "options": {"tta": "auto"}, "runs": [run], "dice": {"Liver": 0.6}, "everySlice": None,
-           "otherSessions": None, "float32": {"run": f32, "dice": {"Liver": 0.59}, "labelsChanged": 0.0042},
-           "stagesMedian": stages, "secondsMedian": 8.0, "peakRssMiB": 900.0}
+    e2e = e2e_with_compared_run("float32", encoder="none", dice=0.6,
+                                inference={"precision": "int8", "embeddingStride": 0, "overlapSessions": False},
+                                other={"seconds": 14.0, "stages": {"infer": 7.0}, "cpuSeconds": 27.0,
+                                       "inference": {"precision": "fp32"}},
+                                other_dice=0.59, labels_changed=0.0042)
     (results / "cpu-2c" / "e2e.json").write_text(json.dumps(e2e))
     text = render(results, tmp_path / "images", tmp_path)
     assert "; int8; 2 network input(s) per slice (cpu)." in text

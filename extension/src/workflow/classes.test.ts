@@ -1,20 +1,11 @@
-import type { LabelmapPayload, Project } from '@nnsam/server/api';
+import type { LabelmapPayload } from '@nnsam/server/api';
 import { describe, expect, it } from 'vitest';
 
+import { HEART_PROJECT } from '../../../test/support/panel.js';
 import type { Segmentation } from '../ohif/types.js';
 import { checkClasses, classValuesOfSegments, segmentIndexOfClass } from './classes.js';
 
-const project: Project = {
-  id: 'p1',
-  name: 'Heart',
-  classes: [
-    { value: 1, name: 'RV' },
-    { value: 3, name: 'LV' },
-  ],
-  createdAt: 'now',
-  exampleCount: 0,
-  latestModelId: null,
-};
+const project = HEART_PROJECT;
 const labelmap = (values: number[]): LabelmapPayload => ({
   encoding: 'rle-u8-v1',
   studyInstanceUID: '1',

@@ -1,33 +1,10 @@
 import type { ClassDef, Project } from '@nnsam/server/api';
 import { describe, expect, it } from 'vitest';
 
-import { Notices } from './notices.js';
+import { HEART_PROJECT, recordingNotices } from '../../../test/support/panel.js';
 import { ProjectsStore } from './projects.js';
 
-interface Told {
-  title: string;
-  message: string;
-  type?: string;
-}
-
-/** A Notices that records what the user would be told. */
-function recordingNotices(): { notices: Notices; told: Told[] } {
-  const told: Told[] = [];
-  const notices = new Notices({ uiNotificationService: { show: (n: Told) => void told.push(n) } });
-  return { notices, told };
-}
-
-const heart: Project = {
-  id: 'p1',
-  name: 'Heart',
-  classes: [
-    { value: 1, name: 'RV' },
-    { value: 3, name: 'LV' },
-  ],
-  createdAt: 'now',
-  exampleCount: 0,
-  latestModelId: null,
-};
+const heart = HEART_PROJECT;
 
 const lungs: Project = { ...heart, id: 'p2', name: 'Lungs' };
 

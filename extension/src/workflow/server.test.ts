@@ -1,22 +1,9 @@
 import type { Health, Info } from '@nnsam/server/api';
 import { describe, expect, it } from 'vitest';
 
+import { recordingNotices } from '../../../test/support/panel.js';
 import { ViewerError } from '../errors.js';
-import { Notices } from './notices.js';
 import { ServerStore } from './server.js';
-
-interface Told {
-  title: string;
-  message: string;
-  type?: string;
-}
-
-/** A Notices that records what the user would be told. */
-function recordingNotices(): { notices: Notices; told: Told[] } {
-  const told: Told[] = [];
-  const notices = new Notices({ uiNotificationService: { show: (n: Told) => void told.push(n) } });
-  return { notices, told };
-}
 
 const health = { status: 'ok', version: '0.1.0' } as unknown as Health;
 const info = { encoders: [] } as unknown as Info;

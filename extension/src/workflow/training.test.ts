@@ -1,33 +1,10 @@
 import type { Example, Job, JobEvent, Model, Project } from '@nnsam/server/api';
 import { describe, expect, it, vi } from 'vitest';
 
-import { Notices } from './notices.js';
+import { HEART_PROJECT, recordingNotices } from '../../../test/support/panel.js';
 import { TrainingStore } from './training.js';
 
-interface Told {
-  title: string;
-  message: string;
-  type?: string;
-}
-
-/** A Notices that records what the user would be told. */
-function recordingNotices(): { notices: Notices; told: Told[] } {
-  const told: Told[] = [];
-  const notices = new Notices({ uiNotificationService: { show: (n: Told) => void told.push(n) } });
-  return { notices, told };
-}
-
-const heart: Project = {
-  id: 'p1',
-  name: 'Heart',
-  classes: [
-    { value: 1, name: 'RV' },
-    { value: 3, name: 'LV' },
-  ],
-  createdAt: 'now',
-  exampleCount: 0,
-  latestModelId: null,
-};
+const heart = HEART_PROJECT;
 
 const labelled = { id: 'ex1', labelledSlices: [3, 8] } as unknown as Example;
 const imagesOnly = { id: 'ex2', labelledSlices: [] } as unknown as Example;

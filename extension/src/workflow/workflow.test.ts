@@ -1,6 +1,7 @@
-import type { Example, Project } from '@nnsam/server/api';
+import type { Example } from '@nnsam/server/api';
 import { describe, expect, it } from 'vitest';
 
+import { HEART_PROJECT } from '../../../test/support/panel.js';
 import { ExampleCreate } from '../../../server/src/api/index.js';
 import type { NnsamApi } from '../api/client.js';
 import { resolveConfig } from '../config.js';
@@ -8,17 +9,7 @@ import type { OhifContext } from '../ohif/context.js';
 import type { DisplaySet } from '../ohif/types.js';
 import { Workflow } from './workflow.js';
 
-const project: Project = {
-  id: 'p1',
-  name: 'Heart',
-  classes: [
-    { value: 1, name: 'RV' },
-    { value: 3, name: 'LV' },
-  ],
-  createdAt: 'now',
-  exampleCount: 0,
-  latestModelId: null,
-};
+const project = HEART_PROJECT;
 
 /**
  * A workflow over a fake viewer (one viewport showing `shown`, or nothing) and a fake API that stores what

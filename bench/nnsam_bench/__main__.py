@@ -105,6 +105,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--per-round", type=int, default=2, help="loop: slices labelled per round")
     p.add_argument("--warm-fraction", type=float, default=0.5,
                    help="loop: a warm retrain's budget as a fraction of the cold budget")
+    p.add_argument("--strategies", default="suggested-warm,random-warm,suggested-cold",
+                   help="loop: which strategies to run (a new suggestion rule: suggested-warm alone, paired in the "
+                        "report with the start and random-warm of a run under the rule before)")
+    p.add_argument("--suggest-distance", type=int, default=None,
+                   help="loop: one round's suggestions at least this many slices apart in a volume (default: the "
+                        "engine's, 2; 1: the plain ranking)")
     p.add_argument("--model", type=Path, help="variants: the model folder to predict with (default: train nnsam-none "
                                               "for the first --sizes / --seeds / --budget)")
     p.add_argument("--variants", default=",".join(VARIANT_NAMES),
@@ -310,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                     warm_fraction=args.warm_fraction, rounds=args.rounds, per_round=args.per_round,
                     iterations=args.iterations if args.quick else None, val_cases=args.val_cases, threads=args.threads,
                     predict_args=tuple(shlex.split(args.predict_args)), train_args=tuple(shlex.split(args.train_args)),
+                    strategies=tuple(x for x in args.strategies.split(",") if x),
+                    **({"suggest_min_distance": args.suggest_distance} if args.suggest_distance is not None else {}),
                     force=args.force, results_dir=results, command=command))
                 status |= r["status"] != "ok"
     if args.target == "summary":

@@ -1,7 +1,7 @@
 """The labelling loop (issue 13): a simulated annotator on ACDC who labels the slices the tool suggests.
 
     npm run bench -- loop [--seeds 0] [--sizes 4] [--budget 4] [--warm-fraction 0.5] [--rounds 4] [--per-round 2]
-                          [--val-cases K] [--predict-args=--tta] [--force]
+                          [--val-cases K] [--predict-args=--tta] [--strategies S,..] [--suggest-distance D] [--force]
 
 The series: the volumes of few-shot draw s at N slices (fewshot.py; N = the first of --sizes, 4), which start
 with those N labelled slices (one per volume). Candidates each round: every slice of those volumes that is not
@@ -13,12 +13,17 @@ Round 0: `nnsam train --encoder none --minutes T --seed s` on the start (cold; t
 Then three strategies, each for --rounds rounds of --per-round slices:
   suggested-warm  `nnsam predict --no-tta --uncertainty FILE` on the series volumes with the strategy's latest
                   model (one pass, as the server segments on a CPU), label the highest scoring candidates across
-                  the volumes (ties: more ambiguous pixels, then volume and slice order), retrain with
-                  `--warm-start` from that model for f x T minutes (--warm-fraction f)
+                  the volumes (ties: more ambiguous pixels, then volume and slice order) that lie at least D
+                  slices from the round's better-ranked picks in the same volume (--suggest-distance D, default
+                  the engine's SUGGESTION_MIN_DISTANCE, 2; 1 = the plain ranking, the rule before 2026-12-06),
+                  retrain with `--warm-start` from that model for f x T minutes (--warm-fraction f)
   random-warm     candidates drawn with SplitMix64(RANDOM_SEED_OFFSET + s), one generator over the rounds (each
                   pick: below(number of candidates left) in volume and slice order), the same warm retrain
   suggested-cold  the slices suggested-warm chose, trained from scratch for T: the cold comparison on the same
                   slices (is a warm retrain at f x T as good as a cold one at T?)
+--strategies runs some of them (suggested-cold needs suggested-warm): a new suggestion rule changes neither the
+start nor random-warm, so those can be taken from a run of the same draw under the rule before (report.py pairs
+them: "the suggestion rule").
 After every training: Dice (metrics.py) on the series volumes' slices that are NOT labelled ("same series": per
 volume over those slices, 3D, mean over volumes; a slice whose reference was given never counts, so strategies
 are scored on slightly different slices) and on the ACDC validation volumes as the accuracy benchmark scores
@@ -56,6 +61,9 @@ STRATEGY_LABELS = {"suggested-warm": "suggested, warm", "random-warm": "random, 
 RANDOM_SEED_OFFSET = 1000
 #: how the suggestions are predicted: one pass, as the server's segment job runs on a CPU
 SUGGEST_ARGS = ("--no-tta",)
+#: one round's suggestions at least this many slices apart in a volume: the engine's SUGGESTION_MIN_DISTANCE
+#: (server/src/engine/inference/uncertainty.ts; test_loop.py checks that they agree)
+SUGGEST_MIN_DISTANCE = 2
 
 
 @dataclass
@@ -72,6 +80,8 @@ class LoopConfig:
     threads: int = 2
     predict_args: tuple[str, ...] = ("--tta",)
     train_args: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = STRATEGIES
+    suggest_min_distance: int = SUGGEST_MIN_DISTANCE
     force: bool = False
     results_dir: Path = field(default_factory=lambda: work_dir("results"))
     command: str = ""
@@ -84,11 +94,21 @@ class LoopConfig:
             raise ValueError(f"loop: --warm-fraction must be in (0, 1], got {self.warm_fraction}")
         if self.iterations is None and self.budget_minutes <= 0:
             raise ValueError(f"loop: --budget must be positive, got {self.budget_minutes}")
+        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        if unknown or not self.strategies:
+            raise ValueError(f"loop: --strategies takes some of {', '.join(STRATEGIES)}, got "
+                             f"{', '.join(self.strategies) or 'none'}")
+        if "suggested-cold" in self.strategies and "suggested-warm" not in self.strategies:
+            raise ValueError("loop: suggested-cold trains on suggested-warm's picks: run suggested-warm too")
+        if self.suggest_min_distance < 1:
+            raise ValueError(f"loop: --suggest-distance must be at least 1, got {self.suggest_min_distance}")
 
     @property
     def label(self) -> str:
         budget = f"i{self.iterations}" if self.iterations else f"b{self.budget_minutes:g}m"
-        return f"{budget}-w{self.warm_fraction:g}-n{self.start_slices}-k{self.per_round}-s{self.seed}"
+        # the plain ranking (distance 1) keeps the label of the runs made before the rule existed
+        rule = f"-d{self.suggest_min_distance}" if self.suggest_min_distance != 1 else ""
+        return f"{budget}-w{self.warm_fraction:g}-n{self.start_slices}-k{self.per_round}-s{self.seed}{rule}"
 
     def budget_args(self, warm: bool) -> list[str]:
         if self.iterations:
@@ -106,18 +126,26 @@ def candidates(foreground: dict[str, Sequence[int]], labelled: Iterable[Labelled
     return [LabelledSlice(case, k) for case, ks in foreground.items() for k in sorted(ks) if (case, k) not in done]
 
 
-def suggest(scores: dict[str, dict[int, dict]], pool: list[LabelledSlice], count: int) -> list[LabelledSlice]:
+def suggest(scores: dict[str, dict[int, dict]], pool: list[LabelledSlice], count: int,
+            min_distance: int = SUGGEST_MIN_DISTANCE) -> list[LabelledSlice]:
     """The `count` candidates the tool is least sure of across all volumes: highest score first, then more
-    ambiguous pixels (as the engine's leastCertainSlices), then the pool's order. scores: case -> slice index ->
-    the `nnsam predict --uncertainty` entry ({"score", "ambiguousPixels", ...}); a slice without an entry
-    (not run: no body) scores 0."""
+    ambiguous pixels, then the pool's order; each at least `min_distance` slices from the better-ranked picks in
+    its volume, the nearer ones after the rest when too few are that far apart (as the engine's
+    leastCertainSlices, there within one series). scores: case -> slice index -> the `nnsam predict
+    --uncertainty` entry ({"score", "ambiguousPixels", ...}); a slice without an entry (not run: no body) scores
+    0."""
     order = {(s.case, s.slice): i for i, s in enumerate(pool)}
 
     def key(s: LabelledSlice) -> tuple:
         entry = scores.get(s.case, {}).get(s.slice, {})
         return -float(entry.get("score", 0.0)), -int(entry.get("ambiguousPixels", 0)), order[(s.case, s.slice)]
 
-    return sorted(pool, key=key)[:count]
+    apart: list[LabelledSlice] = []
+    near: list[LabelledSlice] = []
+    for s in sorted(pool, key=key):
+        close = any(p.case == s.case and abs(p.slice - s.slice) < min_distance for p in apart)
+        (near if close else apart).append(s)
+    return (apart + near)[:count]
 
 
 def random_pick(rng: SplitMix64, pool: list[LabelledSlice], count: int) -> list[LabelledSlice]:
@@ -214,6 +242,8 @@ class Loop:
             "predict_args": list(cfg.predict_args),
             "suggest_args": list(SUGGEST_ARGS),
             "train_args": list(cfg.train_args),
+            "strategies": list(cfg.strategies),
+            "suggest_min_distance": cfg.suggest_min_distance,
             "random_seed": RANDOM_SEED_OFFSET + cfg.seed,
             "series": [{"case": v.case, "slices": v.depth, "foreground": list(v.foreground)} for v in self.volumes],
             "steps": [],
@@ -245,8 +275,8 @@ class Loop:
         for r in range(1, cfg.rounds + 1):
             # what each strategy labels this round
             pool = candidates(self.foreground, labelled["suggested-warm"])
-            scores = self.uncertainty(latest["suggested-warm"])
-            chosen = suggest(scores, pool, cfg.per_round)
+            scores = self.uncertainty(latest["suggested-warm"]) if "suggested-warm" in cfg.strategies else {}
+            chosen = suggest(scores, pool, cfg.per_round, cfg.suggest_min_distance)
             if not chosen:
                 raise ValueError(f"round {r}: no candidate slice left to label (the series has "
                                  f"{sum(map(len, self.foreground.values()))} slices with foreground)")
@@ -259,7 +289,7 @@ class Loop:
             labelled["random-warm"] += picked
             labelled["suggested-cold"] = list(labelled["suggested-warm"])
             added["suggested-cold"] = added["suggested-warm"]
-            for strategy in STRATEGIES:
+            for strategy in cfg.strategies:
                 warm = strategy.endswith("-warm")
                 latest[strategy] = self.step(strategy, r, labelled[strategy], added[strategy],
                                              warm_from=latest[strategy] if warm else None)

@@ -425,6 +425,8 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     if r.get("status") != "ok":
         return [title, "", f"**{r['status']}** — {r.get('message', '')}. Stages: {', '.join(r['stages'])}.", ""]
     se, m = r["series"], r["model"]
+    if r.get("engine"):  # a run of an earlier engine (a git worktree), kept to compare with
+        title += f", the engine of {r['engine']['commit']} ({r['engine']['note']})"
     enc = "no SAM encoder" if m["encoder"] == "none" else f"SAM encoder {Path(m['encoder']).name}"
     n = se["slices"]
     scale = 300 / n
@@ -552,13 +554,14 @@ def _e2e_variant(r: dict) -> str:
         None if o["tta"] == "auto" else o["tta"], o.get("wholeSlice"), o.get("crop"), o.get("precision", "fp32"),
         o.get("embeddingStride"))
     return (("" if r["model"]["encoder"] == "none" else "-sam") + inference
-            + ("" if (se["slices"], se["size"]) == (300, 512) else f"-{se['slices']}x{se['size']}"))
+            + ("" if (se["slices"], se["size"]) == (300, 512) else f"-{se['slices']}x{se['size']}")
+            + (f"-{r['engine']['commit']}" if r.get("engine") else ""))
 
 
 def _e2e_order(r: dict) -> tuple:
     if r.get("status") != "ok":
         return (1,)
-    return (0, r["model"]["encoder"] != "none", -r["series"]["slices"], r["tta"])
+    return (0, r["model"]["encoder"] != "none", -r["series"]["slices"], bool(r.get("engine")), r["tta"])
 
 
 def roofline_section(r: dict) -> list[str]:
@@ -628,10 +631,11 @@ def _rounds(rounds: list[int]) -> str:
 
 
 def loop_curves(r: dict) -> dict[str, list[dict]]:
-    """Strategy -> its steps in round order, each starting with round 0 (the cold start all three share)."""
+    """Strategy -> its steps in round order, each starting with round 0 (the cold start all three share); only
+    the strategies the run trained."""
     start = [s for s in r["steps"] if s["round"] == 0]
     return {name: start + sorted((s for s in r["steps"] if s["strategy"] == name), key=lambda s: s["round"])
-            for name in STRATEGIES}
+            for name in STRATEGIES if any(s["strategy"] == name for s in r["steps"])}
 
 
 def _at_most_half(warm: dict, cold: dict) -> bool:
@@ -670,11 +674,25 @@ def loop_verdicts(r: dict) -> list[str]:
     return lines
 
 
+def _suggest_distance(r: dict) -> int:
+    """A loop run's suggestion rule: picks at least this many slices apart (runs before the rule: 1)."""
+    return int(r.get("suggest_min_distance", 1))
+
+
+def _rule_text(r: dict) -> str:
+    d = _suggest_distance(r)
+    rule = f"suggestions at least {d} slices apart" if d > 1 else "suggestions by rank alone"
+    strategies = r.get("strategies", list(STRATEGIES))
+    if list(strategies) != list(STRATEGIES):
+        rule += "; only " + ", ".join(STRATEGY_LABELS[s] for s in strategies)
+    return rule
+
+
 def loop_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     budget = f"{r['budget_minutes']:g} min" if r.get("budget_minutes") else f"{r['iterations']} iterations"
     lines = [f"#### Labelling loop (issue 13; ACDC draw {r['seed']}, {r['start_slices']} slices then {r['rounds']} "
              f"round{'s' if r['rounds'] > 1 else ''} of {r['per_round']}; cold {budget}, warm "
-             f"{r['warm_fraction']:g} x; {r['threads']} threads; "
+             f"{r['warm_fraction']:g} x; {_rule_text(r)}; {r['threads']} threads; "
              f"{r['date']})", "",
              f"The series: the {len(r['series'])} volumes of the draw ("
              + ", ".join(f"{v['case']} ({v['slices']} slices)" for v in r["series"])
@@ -702,6 +720,53 @@ def loop_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
         lines += [f"![Dice against labelled slices: suggested and random slices, warm and cold retrains]"
                   f"({os.path.relpath(plot, doc_dir)})", ""]
     return lines
+
+
+def _same_protocol(a: dict, b: dict) -> bool:
+    keys = ("seed", "start_slices", "budget_minutes", "iterations", "warm_fraction", "per_round", "val_cases",
+            "predict_args", "suggest_args", "train_args")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def loop_rule_section(loops: list[dict]) -> list[str]:
+    """Suggestion rules side by side: per draw, each later rule's suggested-warm steps beside the random-warm
+    steps (and the suggested-warm steps) of a run of the same draw and protocol under the plain ranking: a rule
+    changes neither the start nor the random picks, so those are shared."""
+    rows, wins, deltas = [], 0, []
+    for new in sorted(loops, key=lambda r: (r["seed"], r.get("date", ""))):
+        if _suggest_distance(new) == 1:
+            continue
+        base = [r for r in loops if _suggest_distance(r) == 1 and _same_protocol(r, new)
+                and any(s["strategy"] == "random-warm" for s in r["steps"])]
+        if not base:
+            continue
+        old = max(base, key=lambda r: r.get("date", ""))
+        by_old = {(s["strategy"], s["round"]): s for s in old["steps"]}
+        for step in sorted((s for s in new["steps"] if s["strategy"] == "suggested-warm"), key=lambda s: s["round"]):
+            n = step["round"]
+            rand, plain = by_old.get(("random-warm", n)), by_old.get(("suggested-warm", n))
+            d_new, d_rand = _loop_dice(step, "validation"), _loop_dice(rand, "validation") if rand else None
+            if d_new is None or d_rand is None:
+                continue
+            wins += d_new > d_rand
+            deltas.append(d_new - d_rand)
+            picks = ", ".join(f"{a['case'].removeprefix('patient')}/{a['slice']}" for a in step.get("added", []))
+            rows.append(f"| {new['seed']} | {n} | {fmt(_loop_dice(plain, 'validation')) if plain else '–'} | "
+                        f"**{fmt(d_new)}** | {fmt(d_rand)} | {d_new - d_rand:+.3f} | "
+                        f"{fmt(_loop_dice(step, 'series'))} / {fmt(_loop_dice(rand, 'series'))} | {picks} |")
+    if not rows:
+        return []
+    d = _suggest_distance(next(r for r in loops if _suggest_distance(r) > 1))
+    return ["#### Labelling loop: the suggestion rule (issue 13)", "",
+            f"Suggested slices at least {d} apart (warm) against the same draw's random slices (warm) and the plain "
+            "ranking's suggestions, from the latest run of that draw under the plain ranking (same protocol; the "
+            "start and the random picks do not depend on the rule). Validation mean Dice; same series: suggested / "
+            "random.", "",
+            "| draw | round | plain ranking | at least " + str(d) + " apart | random | apart − random | "
+            "same series | picked (patient/slice) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows, "",
+            f"- Apart beats random in **{wins} of {len(deltas)}** rounds, by {statistics.fmean(deltas):+.3f} mean "
+            "validation Dice on average.", ""]
 
 
 def plot_loop(r: dict, out: Path) -> Path | None:
@@ -855,6 +920,7 @@ def render(results_root: Path = RESULTS_DIR, images: Path = IMAGES_DIR, doc_dir:
             lines += accuracy_section(kinds["accuracy"], folder.name, images, doc_dir)
         for r in sorted(kinds.get("loop", []), key=lambda r: (r["seed"], r.get("date", ""))):
             lines += loop_section(r, images, folder.name, doc_dir)
+        lines += loop_rule_section(kinds.get("loop", []))
         lines += speed_sections(kinds, images, folder.name, doc_dir)
     lines.append(END)
     return "\n".join(lines)

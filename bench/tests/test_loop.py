@@ -1,6 +1,7 @@
 """The labelling loop's pure parts (loop.py): which slices get labelled, what is scored, how it is reported."""
 
 import json
+import re
 
 import nibabel as nib
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from nnsam_bench.fewshot import LabelledSlice, acdc_paths, draw_slices, foreground_slices, read_manifest, write_manifest
 from nnsam_bench.loop import (
+    SUGGEST_MIN_DISTANCE,
     LoopConfig,
     candidates,
     random_pick,
@@ -16,6 +18,7 @@ from nnsam_bench.loop import (
     suggest,
     summarize_series,
 )
+from nnsam_bench.paths import REPO_ROOT
 from nnsam_bench.report import render
 from nnsam_bench.rng import SplitMix64
 
@@ -47,6 +50,27 @@ def test_suggest_breaks_ties_by_ambiguous_pixels_then_pool_order_and_scores_miss
     scores = {"a": {1: entry(0.5, 30), 3: entry(0.5, 80)}, "b": {0: entry(0.0, 10)}}  # a/5 not run: no entry
     assert suggest(scores, pool, 4) == [LabelledSlice("a", 3), LabelledSlice("a", 1), LabelledSlice("b", 0),
                                         LabelledSlice("a", 5)]
+
+
+def test_suggest_keeps_one_rounds_picks_apart_within_a_volume():
+    pool = [LabelledSlice("a", k) for k in (1, 2, 3, 6)] + [LabelledSlice("b", k) for k in (2, 3)]
+    scores = {"a": {2: entry(0.9), 3: entry(0.85), 6: entry(0.5), 1: entry(0.4)}, "b": {3: entry(0.8), 2: entry(0.7)}}
+    # a/3 is next to a/2 and b/2 next to b/3: the distant slices come first; the same slice number in another
+    # volume is not near
+    assert suggest(scores, pool, 2) == [LabelledSlice("a", 2), LabelledSlice("b", 3)]
+    assert suggest(scores, pool, 6) == [LabelledSlice("a", 2), LabelledSlice("b", 3), LabelledSlice("a", 6),
+                                        LabelledSlice("a", 3), LabelledSlice("b", 2), LabelledSlice("a", 1)]
+    # distance 1: the plain ranking, the rule of the runs before 2026-12-06
+    assert suggest(scores, pool, 2, min_distance=1) == [LabelledSlice("a", 2), LabelledSlice("a", 3)]
+    assert suggest(scores, pool, 3, min_distance=4) == [LabelledSlice("a", 2), LabelledSlice("b", 3),
+                                                         LabelledSlice("a", 6)]
+
+
+def test_the_suggestion_distance_is_the_engines():
+    source = (REPO_ROOT / "server" / "src" / "engine" / "inference" / "uncertainty.ts").read_text()
+    match = re.search(r"export const SUGGESTION_MIN_DISTANCE = (\d+);", source)
+    assert match, "uncertainty.ts no longer exports SUGGESTION_MIN_DISTANCE"
+    assert int(match.group(1)) == SUGGEST_MIN_DISTANCE
 
 
 def test_random_pick_is_seeded_reproducible_and_stays_in_the_pool():
@@ -118,7 +142,15 @@ def test_the_manifest_after_a_round_holds_exactly_the_labelled_slices(tmp_path):
 
 
 def test_config_is_checked_and_names_its_budget():
-    assert LoopConfig(seed=1, budget_minutes=4, warm_fraction=0.5).label == "b4m-w0.5-n4-k2-s1"
+    assert LoopConfig(seed=1, budget_minutes=4, warm_fraction=0.5).label == "b4m-w0.5-n4-k2-s1-d2"
+    # the plain ranking keeps the name of the runs made before the distance rule
+    assert LoopConfig(seed=1, suggest_min_distance=1).label == "b4m-w0.5-n4-k2-s1"
+    with pytest.raises(ValueError, match="suggested-cold trains on suggested-warm's picks"):
+        LoopConfig(strategies=("random-warm", "suggested-cold"))
+    with pytest.raises(ValueError, match="--strategies takes some of"):
+        LoopConfig(strategies=("suggested",))
+    with pytest.raises(ValueError, match="suggest-distance"):
+        LoopConfig(suggest_min_distance=0)
     cfg = LoopConfig(iterations=8, warm_fraction=0.5)
     assert cfg.label.startswith("i8-") and cfg.budget_args(warm=True) == ["--iterations", "4"]
     assert LoopConfig(budget_minutes=4).budget_args(warm=True) == ["--minutes", "2"]
@@ -169,3 +201,35 @@ def test_report_renders_the_loop_table_verdicts_and_plot(tmp_path):
     png = images / "bench-cpu-2c-loop-s0.png"
     assert f"]({png.relative_to(tmp_path)})" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_puts_a_new_suggestion_rule_beside_the_random_slices_of_the_same_draw(tmp_path):
+    folder = tmp_path / "results" / "cpu-2c" / "loop"
+    folder.mkdir(parents=True)
+    protocol = {"kind": "loop", "status": "ok", "machine": MACHINE, "command": "npm run bench -- loop", "threads": 2,
+                "seed": 1, "start_slices": 4, "budget_minutes": 4.0, "iterations": None, "warm_fraction": 0.5,
+                "rounds": 2, "per_round": 2, "val_cases": 20, "predict_args": ["--no-tta"],
+                "suggest_args": ["--no-tta"], "train_args": [],
+                "series": [{"case": "patient071_frame01", "slices": 10, "foreground": [1, 2]}]}
+    plain = {**protocol, "date": "2026-01-01T00:00:00+00:00", "label": "b4m-w0.5-n4-k2-s1",
+             "steps": [step("start", 0, 4, 0.5, 0.40, 240),
+                       step("suggested-warm", 1, 6, 0.6, 0.44, 120), step("random-warm", 1, 6, 0.55, 0.46, 120),
+                       step("suggested-warm", 2, 8, 0.7, 0.50, 120), step("random-warm", 2, 8, 0.72, 0.52, 121)]}
+    apart = {**protocol, "date": "2026-01-02T00:00:00+00:00", "label": "b4m-w0.5-n4-k2-s1-d2",
+             "strategies": ["suggested-warm"], "suggest_min_distance": 2,
+             "steps": [step("start", 0, 4, 0.5, 0.41, 240),
+                       {**step("suggested-warm", 1, 6, 0.62, 0.49, 120),
+                        "added": [{"case": "patient071_frame01", "slice": 8}, {"case": "patient071_frame01", "slice": 3}]},
+                       step("suggested-warm", 2, 8, 0.7, 0.51, 120)]}
+    other_draw = {**apart, "seed": 2, "label": "b4m-w0.5-n4-k2-s2-d2"}  # no plain run of draw 2: left out
+    for r in (plain, apart, other_draw):
+        (folder / f"loop-{r['label']}.json").write_text(json.dumps(r))
+    text = render(tmp_path / "results", tmp_path / "images", tmp_path)
+    assert "suggestions at least 2 slices apart; only suggested, warm; 2 threads" in text
+    assert "suggestions by rank alone; 2 threads" in text
+    assert "#### Labelling loop: the suggestion rule (issue 13)" in text
+    assert "| 1 | 1 | 0.440 | **0.490** | 0.460 | +0.030 | 0.620 / 0.550 | 071_frame01/8, 071_frame01/3 |" in text
+    assert "| 1 | 2 | 0.500 | **0.510** | 0.520 | -0.010 | 0.700 / 0.720 |  |" in text
+    rows = text.split("the suggestion rule (issue 13)")[1].split("- Apart beats")[0]
+    assert "\n| 2 |" not in rows
+    assert "- Apart beats random in **1 of 2** rounds, by +0.010 mean validation Dice on average." in text

@@ -124,6 +124,13 @@ def test_e2e_table_and_plot(tmp_path, results):
     assert "Peak RSS of the segment process (VmHWM): 900 MiB" in text
     assert (images / "bench-cpu-2c-notta-100x512-e2e-stages.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "e2e 100 x 512² (none)" in text_summary(results / "cpu-2c")
+    # an earlier engine's run (a git worktree) says so and gets its own plot beside today's
+    (results / "cpu-2c" / "e2e-before.json").write_text(json.dumps(
+        {**e2e, "engine": {"commit": "47e101c", "note": "main before issue 16"}}))
+    text = render(results, images, tmp_path)
+    assert ("#### End to end (DICOMweb to SEG stored, test-time augmentation off, the engine of 47e101c (main before "
+            "issue 16)): 100 slices") in text
+    assert (images / "bench-cpu-2c-notta-100x512-47e101c-e2e-stages.png").is_file()
 
 
 def test_e2e_names_its_inference_options_and_layout(tmp_path, results):

@@ -109,8 +109,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="loop: which strategies to run (a new suggestion rule: suggested-warm alone, paired in the "
                         "report with the start and random-warm of a run under the rule before)")
     p.add_argument("--suggest-distance", type=int, default=None,
-                   help="loop: one round's suggestions at least this many slices apart in a volume (default: the "
-                        "engine's, 2; 1: the plain ranking)")
+                   help="loop: one round's suggestions at least this many slices apart in a volume (default 1: the "
+                        "engine's plain ranking)")
     p.add_argument("--model", type=Path, help="variants: the model folder to predict with (default: train nnsam-none "
                                               "for the first --sizes / --seeds / --budget)")
     p.add_argument("--variants", default=",".join(VARIANT_NAMES),

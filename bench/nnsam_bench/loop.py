@@ -15,7 +15,8 @@ Then three strategies, each for --rounds rounds of --per-round slices:
                   model (one pass, as the server segments on a CPU), label the highest scoring candidates across
                   the volumes (ties: more ambiguous pixels, then volume and slice order) that lie at least D
                   slices from the round's better-ranked picks in the same volume (--suggest-distance D, default
-                  the engine's SUGGESTION_MIN_DISTANCE, 2; 1 = the plain ranking, the rule before 2026-12-06),
+                  1: the plain ranking, as the engine's leastCertainSlices; 2 was measured on 2026-12-06 and did
+                  no better, docs/benchmarks.md),
                   retrain with `--warm-start` from that model for f x T minutes (--warm-fraction f)
   random-warm     candidates drawn with SplitMix64(RANDOM_SEED_OFFSET + s), one generator over the rounds (each
                   pick: below(number of candidates left) in volume and slice order), the same warm retrain
@@ -61,9 +62,9 @@ STRATEGY_LABELS = {"suggested-warm": "suggested, warm", "random-warm": "random, 
 RANDOM_SEED_OFFSET = 1000
 #: how the suggestions are predicted: one pass, as the server's segment job runs on a CPU
 SUGGEST_ARGS = ("--no-tta",)
-#: one round's suggestions at least this many slices apart in a volume: the engine's SUGGESTION_MIN_DISTANCE
-#: (server/src/engine/inference/uncertainty.ts; test_loop.py checks that they agree)
-SUGGEST_MIN_DISTANCE = 2
+#: one round's suggestions at least this many slices apart in a volume; 1 is the engine's plain ranking
+#: (leastCertainSlices in server/src/engine/inference/uncertainty.ts)
+SUGGEST_MIN_DISTANCE = 1
 
 
 @dataclass
@@ -106,7 +107,7 @@ class LoopConfig:
     @property
     def label(self) -> str:
         budget = f"i{self.iterations}" if self.iterations else f"b{self.budget_minutes:g}m"
-        # the plain ranking (distance 1) keeps the label of the runs made before the rule existed
+        # the plain ranking (distance 1) keeps the label of the runs made before the option existed
         rule = f"-d{self.suggest_min_distance}" if self.suggest_min_distance != 1 else ""
         return f"{budget}-w{self.warm_fraction:g}-n{self.start_slices}-k{self.per_round}-s{self.seed}{rule}"
 
@@ -129,9 +130,9 @@ def candidates(foreground: dict[str, Sequence[int]], labelled: Iterable[Labelled
 def suggest(scores: dict[str, dict[int, dict]], pool: list[LabelledSlice], count: int,
             min_distance: int = SUGGEST_MIN_DISTANCE) -> list[LabelledSlice]:
     """The `count` candidates the tool is least sure of across all volumes: highest score first, then more
-    ambiguous pixels, then the pool's order; each at least `min_distance` slices from the better-ranked picks in
-    its volume, the nearer ones after the rest when too few are that far apart (as the engine's
-    leastCertainSlices, there within one series). scores: case -> slice index -> the `nnsam predict
+    ambiguous pixels, then the pool's order (as the engine's leastCertainSlices, there within one series); with
+    `min_distance` > 1, each at least that many slices from the better-ranked picks in its volume, the nearer
+    ones after the rest when too few are that far apart. scores: case -> slice index -> the `nnsam predict
     --uncertainty` entry ({"score", "ambiguousPixels", ...}); a slice without an entry (not run: no body) scores
     0."""
     order = {(s.case, s.slice): i for i, s in enumerate(pool)}

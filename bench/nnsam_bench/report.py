@@ -420,13 +420,13 @@ def embedding_section(r: dict) -> list[str]:
 
 
 def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
+    # a run of an earlier engine (a git worktree), kept to compare with, says which
+    engine = f", the engine of {r['engine']['commit']} ({r['engine']['note']})" if r.get("engine") else ""
     title = "#### End to end (DICOMweb to SEG stored" + ("" if r.get("status") != "ok" else
-                                                          f", test-time augmentation {'on' if r['tta'] else 'off'}") + ")"
+                                                          f", test-time augmentation {'on' if r['tta'] else 'off'}") + engine + ")"
     if r.get("status") != "ok":
         return [title, "", f"**{r['status']}** — {r.get('message', '')}. Stages: {', '.join(r['stages'])}.", ""]
     se, m = r["series"], r["model"]
-    if r.get("engine"):  # a run of an earlier engine (a git worktree), kept to compare with
-        title += f", the engine of {r['engine']['commit']} ({r['engine']['note']})"
     enc = "no SAM encoder" if m["encoder"] == "none" else f"SAM encoder {Path(m['encoder']).name}"
     n = se["slices"]
     scale = 300 / n
@@ -551,8 +551,8 @@ def _e2e_variant(r: dict) -> str:
     o = r.get("options")
     # results from before the inference options named test-time augmentation only (on by default then)
     inference = ("" if r["tta"] else "-notta") if o is None else e2e_variant(
-        None if o["tta"] == "auto" else o["tta"], o.get("wholeSlice"), o.get("crop"), o.get("precision", "fp32"),
-        o.get("embeddingStride"))
+        None if o["tta"] == "auto" else o["tta"], o.get("wholeSlice"), o.get("crop"), o.get("precision"),
+        o.get("embeddingStride"), o.get("overlapSessions"))
     return (("" if r["model"]["encoder"] == "none" else "-sam") + inference
             + ("" if (se["slices"], se["size"]) == (300, 512) else f"-{se['slices']}x{se['size']}")
             + (f"-{r['engine']['commit']}" if r.get("engine") else ""))

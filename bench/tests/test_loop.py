@@ -1,7 +1,6 @@
 """The labelling loop's pure parts (loop.py): which slices get labelled, what is scored, how it is reported."""
 
 import json
-import re
 
 import nibabel as nib
 import numpy as np
@@ -9,7 +8,6 @@ import pytest
 
 from nnsam_bench.fewshot import LabelledSlice, acdc_paths, draw_slices, foreground_slices, read_manifest, write_manifest
 from nnsam_bench.loop import (
-    SUGGEST_MIN_DISTANCE,
     LoopConfig,
     candidates,
     random_pick,
@@ -18,7 +16,6 @@ from nnsam_bench.loop import (
     suggest,
     summarize_series,
 )
-from nnsam_bench.paths import REPO_ROOT
 from nnsam_bench.report import render
 from nnsam_bench.rng import SplitMix64
 
@@ -57,20 +54,13 @@ def test_suggest_keeps_one_rounds_picks_apart_within_a_volume():
     scores = {"a": {2: entry(0.9), 3: entry(0.85), 6: entry(0.5), 1: entry(0.4)}, "b": {3: entry(0.8), 2: entry(0.7)}}
     # a/3 is next to a/2 and b/2 next to b/3: the distant slices come first; the same slice number in another
     # volume is not near
-    assert suggest(scores, pool, 2) == [LabelledSlice("a", 2), LabelledSlice("b", 3)]
-    assert suggest(scores, pool, 6) == [LabelledSlice("a", 2), LabelledSlice("b", 3), LabelledSlice("a", 6),
+    assert suggest(scores, pool, 2, min_distance=2) == [LabelledSlice("a", 2), LabelledSlice("b", 3)]
+    assert suggest(scores, pool, 6, min_distance=2) == [LabelledSlice("a", 2), LabelledSlice("b", 3), LabelledSlice("a", 6),
                                         LabelledSlice("a", 3), LabelledSlice("b", 2), LabelledSlice("a", 1)]
-    # distance 1: the plain ranking, the rule of the runs before 2026-12-06
-    assert suggest(scores, pool, 2, min_distance=1) == [LabelledSlice("a", 2), LabelledSlice("a", 3)]
+    # distance 1 (the default): the plain ranking
+    assert suggest(scores, pool, 2) == [LabelledSlice("a", 2), LabelledSlice("a", 3)]
     assert suggest(scores, pool, 3, min_distance=4) == [LabelledSlice("a", 2), LabelledSlice("b", 3),
                                                          LabelledSlice("a", 6)]
-
-
-def test_the_suggestion_distance_is_the_engines():
-    source = (REPO_ROOT / "server" / "src" / "engine" / "inference" / "uncertainty.ts").read_text()
-    match = re.search(r"export const SUGGESTION_MIN_DISTANCE = (\d+);", source)
-    assert match, "uncertainty.ts no longer exports SUGGESTION_MIN_DISTANCE"
-    assert int(match.group(1)) == SUGGEST_MIN_DISTANCE
 
 
 def test_random_pick_is_seeded_reproducible_and_stays_in_the_pool():
@@ -142,9 +132,9 @@ def test_the_manifest_after_a_round_holds_exactly_the_labelled_slices(tmp_path):
 
 
 def test_config_is_checked_and_names_its_budget():
-    assert LoopConfig(seed=1, budget_minutes=4, warm_fraction=0.5).label == "b4m-w0.5-n4-k2-s1-d2"
-    # the plain ranking keeps the name of the runs made before the distance rule
-    assert LoopConfig(seed=1, suggest_min_distance=1).label == "b4m-w0.5-n4-k2-s1"
+    # the plain ranking (the default) keeps the name of the runs made before the distance option
+    assert LoopConfig(seed=1, budget_minutes=4, warm_fraction=0.5).label == "b4m-w0.5-n4-k2-s1"
+    assert LoopConfig(seed=1, suggest_min_distance=2).label == "b4m-w0.5-n4-k2-s1-d2"
     with pytest.raises(ValueError, match="suggested-cold trains on suggested-warm's picks"):
         LoopConfig(strategies=("random-warm", "suggested-cold"))
     with pytest.raises(ValueError, match="--strategies takes some of"):

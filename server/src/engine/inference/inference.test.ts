@@ -383,15 +383,6 @@ torch.onnx.export(conv, (torch.zeros(1, 1, 16, 16),), sys.argv[1], input_names=[
     expect(all[2]).toMatchObject(run);
   });
 
-  it('suggests slices apart: a neighbour of a better-ranked suggestion comes after the distant ones', () => {
-    const u = (slice: number, score: number) => ({ slice, score, classes: { '1': score }, ambiguousPixels: 50 });
-    const scores = [u(3, 0.5), u(9, 0.85), u(4, 0.4), u(8, 0.9), u(0, 0), u(6, 0.3)];
-    expect(leastCertainSlices(scores, 2).map((s) => s.slice)).toEqual([8, 3]);
-    expect(leastCertainSlices(scores, 3).map((s) => s.slice)).toEqual([8, 3, 6]);
-    // too few far apart: the near ones follow in rank order; a slice scoring 0 is never suggested
-    expect(leastCertainSlices(scores, 10).map((s) => s.slice)).toEqual([8, 3, 6, 9, 4]);
-  });
-
   it('stops when cancelled', async () => {
     const { model, c } = modelFor([32, 24]);
     const controller = new AbortController();

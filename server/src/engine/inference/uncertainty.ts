@@ -90,29 +90,12 @@ export class SliceUncertaintyCounter {
   }
 }
 
-/**
- * Suggestions this many slices apart at least: neighbouring slices look alike, so a correction on one teaches
- * the model much of what one on its neighbour would (in the simulated labelling loop on ACDC, a round that
- * took two adjacent slices of one volume did worse than random ones; docs/benchmarks.md).
- */
-export const SUGGESTION_MIN_DISTANCE = 2;
-
-/**
- * The `count` least certain slices, worst first (ties: more ambiguous pixels, then lower index), each at least
- * SUGGESTION_MIN_DISTANCE slices from the ones before it; when too few are that far apart, the nearer ones
- * follow in the same order, so the list is as long as it can be.
- */
+/** The `count` least certain slices, worst first (ties: more ambiguous pixels, then lower index). */
 export function leastCertainSlices(slices: SliceUncertainty[], count: number): SliceUncertainty[] {
-  const ranked = slices
+  return slices
     .filter((s) => s.score > 0)
-    .sort((a, b) => b.score - a.score || b.ambiguousPixels - a.ambiguousPixels || a.slice - b.slice);
-  const apart: SliceUncertainty[] = [];
-  const near: SliceUncertainty[] = [];
-  for (const s of ranked) {
-    const tooClose = apart.some((p) => Math.abs(p.slice - s.slice) < SUGGESTION_MIN_DISTANCE);
-    (tooClose ? near : apart).push(s);
-  }
-  return [...apart, ...near].slice(0, count);
+    .sort((a, b) => b.score - a.score || b.ambiguousPixels - a.ambiguousPixels || a.slice - b.slice)
+    .slice(0, count);
 }
 
 /**

@@ -462,28 +462,19 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
                      "slice" + _sessions(inf) + "." if inf.get("embeddingStride") else "")]
     every = r.get("everySlice")
     if every:
-        run = every["run"]
-        lines += ["", f"The same model with the encoder on every slice, run right after: **{run['seconds']:.1f} s** "
-                  f"(embed {run['stages']['embed']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
-                  f"{run['peakRssMiB']:.0f} MiB); labels differ on {100 * every['labelsChanged']:.3f} % of voxels; "
-                  + _dice_there_and_here(every, r)]
+        lines += ["", "The same model with the encoder on every slice, run right after: "
+                  f"{_compared_cost(every['run'], ('embed',))}; labels differ on "
+                  f"{100 * every['labelsChanged']:.3f} % of voxels; " + _dice_there_and_here(every, r)]
     f32 = r.get("float32")
     if f32:
-        run = f32["run"]
-        lines += ["", f"The same model's float32 network, run right after: **{run['seconds']:.1f} s** (infer "
-                  f"{run['stages']['infer']:.1f} s, {run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS "
-                  f"{run['peakRssMiB']:.0f} MiB): {run['seconds'] / r['secondsMedian']:.2f} x this run's time; labels "
-                  f"differ on {100 * f32['labelsChanged']:.3f} % of voxels (the precision rule: under 0.5 %); "
-                  + _dice_there_and_here(f32, r)]
+        lines += ["", "The same model's float32 network, run right after: "
+                  f"{_compared_cost(f32['run'], ('infer',))}: {_against_this_run(f32, r)} (the precision rule: under "
+                  "0.5 %); " + _dice_there_and_here(f32, r)]
     other = r.get("otherSessions")
     if other:
-        run = other["run"]
-        how = _sessions(run.get("inference") or {}).replace(", its session", "the encoder's session")
-        lines += ["", f"The same model with {how}, run right after: **{run['seconds']:.1f} s** (embed "
-                  f"{run['stages']['embed']:.1f} s, infer {run['stages']['infer']:.1f} s, "
-                  f"{run.get('cpuSeconds', 0):.0f} CPU seconds, peak RSS {run['peakRssMiB']:.0f} MiB): "
-                  f"{run['seconds'] / r['secondsMedian']:.2f} x this run's time; labels differ on "
-                  f"{100 * other['labelsChanged']:.3f} % of voxels."]
+        how = _sessions(other["run"].get("inference") or {}).replace(", its session", "the encoder's session")
+        lines += ["", f"The same model with {how}, run right after: "
+                  f"{_compared_cost(other['run'], ('embed', 'infer'))}: {_against_this_run(other, r)}."]
     lines += ["", f"Peak RSS of the segment process (VmHWM): {r['peakRssMiB']:.0f} MiB. Opening the onnxruntime "
               f"sessions: {run0['modelLoadSeconds']:.2f} s (not in the stages: a server keeps them open). SEG: "
               f"{run0['segFrames']} frames, {run0['segBytes'] / 2**20:.1f} MiB. Fetched {run0['instancesFetched']} "
@@ -494,6 +485,19 @@ def e2e_section(r: dict, images: Path, label: str, doc_dir: Path) -> list[str]:
     if plot:
         lines += [f"![End-to-end seconds by stage]({os.path.relpath(plot, doc_dir)})", ""]
     return lines
+
+
+def _compared_cost(run: dict, stages: tuple[str, ...]) -> str:
+    """A compared run's seconds, then the named stages', its CPU seconds and peak RSS."""
+    parts = [f"{k} {run['stages'][k]:.1f} s" for k in stages]
+    parts += [f"{run.get('cpuSeconds', 0):.0f} CPU seconds", f"peak RSS {run['peakRssMiB']:.0f} MiB"]
+    return f"**{run['seconds']:.1f} s** ({', '.join(parts)})"
+
+
+def _against_this_run(compared: dict, r: dict) -> str:
+    """A compared run's time as a multiple of the first run's, and the share of voxels whose labels differ."""
+    return (f"{compared['run']['seconds'] / r['secondsMedian']:.2f} x this run's time; labels differ on "
+            f"{100 * compared['labelsChanged']:.3f} % of voxels")
 
 
 def _dice_there_and_here(compared: dict, r: dict) -> str:
